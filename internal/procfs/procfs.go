@@ -1,0 +1,142 @@
+// Package procfs reads the few /proc fields rt-lab needs: process start time,
+// state, namespaced PIDs and namespace inodes. See proc(5).
+package procfs
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Root is the procfs mount to read; tests may point it elsewhere.
+var Root = "/proc"
+
+// Stat holds fields of /proc/PID/stat.
+type Stat struct {
+	PID       int
+	Comm      string
+	State     byte   // R, S, D, Z, ...
+	PPID      int
+	StartTime uint64 // field 22: clock ticks after boot; with the PID it names one process
+}
+
+// ReadStat parses /proc/PID/stat. The comm field may contain spaces and
+// parentheses, so the fields after it are found from the last ')'.
+func ReadStat(pid int) (Stat, error) {
+	data, err := os.ReadFile(fmt.Sprintf("%s/%d/stat", Root, pid))
+	if err != nil {
+		return Stat{}, err
+	}
+	open := bytes.IndexByte(data, '(')
+	closing := bytes.LastIndexByte(data, ')')
+	if open < 0 || closing < open {
+		return Stat{}, fmt.Errorf("parse %s/%d/stat: no comm field", Root, pid)
+	}
+	rest := strings.Fields(string(data[closing+1:]))
+	// rest[0] is field 3 (state), so field N is rest[N-3].
+	if len(rest) < 20 {
+		return Stat{}, fmt.Errorf("parse %s/%d/stat: %d fields", Root, pid, len(rest)+2)
+	}
+	st := Stat{PID: pid, Comm: string(data[open+1 : closing]), State: rest[0][0]}
+	if st.PPID, err = strconv.Atoi(rest[1]); err != nil {
+		return Stat{}, fmt.Errorf("parse %s/%d/stat ppid: %w", Root, pid, err)
+	}
+	if st.StartTime, err = strconv.ParseUint(rest[19], 10, 64); err != nil {
+		return Stat{}, fmt.Errorf("parse %s/%d/stat starttime: %w", Root, pid, err)
+	}
+	return st, nil
+}
+
+// Alive reports whether pid is a live process (not a zombie) that started at
+// startTime, so a reused PID is never taken for the original process.
+func Alive(pid int, startTime uint64) bool {
+	if pid <= 0 {
+		return false
+	}
+	st, err := ReadStat(pid)
+	if err != nil {
+		return false
+	}
+	return st.StartTime == startTime && st.State != 'Z' && st.State != 'X'
+}
+
+// NSpid returns the process's PID in each PID namespace it belongs to, outermost
+// first (the NSpid line of /proc/PID/status). The last entry is its PID inside its
+// own namespace: 1 for a namespace's init.
+func NSpid(pid int) ([]int, error) {
+	data, err := os.ReadFile(fmt.Sprintf("%s/%d/status", Root, pid))
+	if err != nil {
+		return nil, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		rest, ok := strings.CutPrefix(line, "NSpid:")
+		if !ok {
+			continue
+		}
+		var ids []int
+		for _, f := range strings.Fields(rest) {
+			n, err := strconv.Atoi(f)
+			if err != nil {
+				return nil, fmt.Errorf("parse NSpid of %d: %w", pid, err)
+			}
+			ids = append(ids, n)
+		}
+		return ids, nil
+	}
+	return nil, fmt.Errorf("%s/%d/status has no NSpid line (kernel older than 4.1)", Root, pid)
+}
+
+// NSInode returns the inode number of namespace ns ("pid", "net", "uts", "ipc",
+// "mnt", "user", "cgroup") of pid. Two processes share a namespace exactly when
+// these inodes (on the nsfs device) are equal.
+func NSInode(pid int, ns string) (uint64, error) {
+	var st unix.Stat_t
+	path := fmt.Sprintf("%s/%d/ns/%s", Root, pid, ns)
+	if err := unix.Stat(path, &st); err != nil {
+		return 0, &os.PathError{Op: "stat", Path: path, Err: err}
+	}
+	return st.Ino, nil
+}
+
+// SelfNSInode is NSInode for the calling process.
+func SelfNSInode(ns string) (uint64, error) {
+	return NSInode(os.Getpid(), ns)
+}
+
+// PIDs lists the numeric entries of /proc.
+func PIDs() ([]int, error) {
+	entries, err := os.ReadDir(Root)
+	if err != nil {
+		return nil, err
+	}
+	pids := make([]int, 0, len(entries))
+	for _, e := range entries {
+		if n, err := strconv.Atoi(e.Name()); err == nil {
+			pids = append(pids, n)
+		}
+	}
+	return pids, nil
+}
+
+// Cmdline returns the NUL-separated argv of pid.
+func Cmdline(pid int) ([]string, error) {
+	data, err := os.ReadFile(fmt.Sprintf("%s/%d/cmdline", Root, pid))
+	if err != nil {
+		return nil, err
+	}
+	data = bytes.TrimRight(data, "\x00")
+	if len(data) == 0 {
+		return nil, nil
+	}
+	return strings.Split(string(data), "\x00"), nil
+}
+
+// IsNotExist reports whether err means the process is gone.
+func IsNotExist(err error) bool {
+	return errors.Is(err, os.ErrNotExist) || errors.Is(err, unix.ESRCH)
+}

@@ -1,0 +1,104 @@
+package runtime
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/rt-lab/rt-lab/internal/usererr"
+)
+
+// Memory limits and CPU shares accepted at create time.
+const (
+	MiB = 1 << 20
+	// MinMemory is the smallest memory limit: below about 6 MiB busybox init and a
+	// shell are killed by the OOM killer before the student can type.
+	MinMemory = 6 * MiB
+	// MaxCPUPercentPerCPU is the CPU share of one whole CPU. The maximum of --cpu
+	// is this times the number of online CPUs.
+	MaxCPUPercentPerCPU = 100
+)
+
+// ParseRAM parses --ram: a whole number of MiB in decimal, leading zeros allowed
+// ("0512" is 512). Units, signs, fractions and exponents are rejected.
+func ParseRAM(s string, hostMemory int64) (int64, error) {
+	n, ok := parseDecimal(s)
+	if !ok {
+		return 0, usererr.New(usererr.Usage, "ErrRAMInvalid", "Value", s)
+	}
+	if n == 0 {
+		return 0, usererr.New(usererr.Usage, "ErrMemoryZero", "Value", s)
+	}
+	if n > hostMemory/MiB {
+		return 0, usererr.New(usererr.Usage, "ErrMemoryTooLarge", "Value", s, "HostMiB", hostMemory/MiB)
+	}
+	return checkMemory(s, n*MiB, hostMemory)
+}
+
+// memorySuffixes maps the accepted --memory suffixes (case-insensitive) to their
+// factor. All are binary: k, kb and kib all mean 1024 bytes, as in docker and runc.
+var memorySuffixes = map[string]int64{
+	"": 1, "b": 1,
+	"k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10,
+	"m": 1 << 20, "mb": 1 << 20, "mib": 1 << 20,
+	"g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30,
+}
+
+// ParseMemory parses --memory: a whole number with an optional suffix from
+// memorySuffixes, such as 512M, 512MiB or 1g. No suffix means bytes.
+func ParseMemory(s string, hostMemory int64) (int64, error) {
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	n, ok := parseDecimal(s[:i])
+	factor, known := memorySuffixes[strings.ToLower(s[i:])]
+	if !ok || !known {
+		return 0, usererr.New(usererr.Usage, "ErrMemoryInvalid", "Value", s)
+	}
+	if n == 0 {
+		return 0, usererr.New(usererr.Usage, "ErrMemoryZero", "Value", s)
+	}
+	if n > hostMemory/factor {
+		return 0, usererr.New(usererr.Usage, "ErrMemoryTooLarge", "Value", s, "HostMiB", hostMemory/MiB)
+	}
+	return checkMemory(s, n*factor, hostMemory)
+}
+
+func checkMemory(s string, bytes, hostMemory int64) (int64, error) {
+	if bytes < MinMemory {
+		return 0, usererr.New(usererr.Usage, "ErrMemoryTooSmall", "Value", s, "MinMiB", MinMemory/MiB)
+	}
+	if bytes > hostMemory {
+		return 0, usererr.New(usererr.Usage, "ErrMemoryTooLarge", "Value", s, "HostMiB", hostMemory/MiB)
+	}
+	return bytes, nil
+}
+
+// ParseCPU parses --cpu: a whole percentage of one CPU from 1 to
+// MaxCPUPercentPerCPU x cpus (200 on a 2-CPU machine).
+func ParseCPU(s string, cpus int) (int, error) {
+	max := MaxCPUPercentPerCPU * cpus
+	n, ok := parseDecimal(strings.TrimSuffix(s, "%"))
+	if !ok {
+		return 0, usererr.New(usererr.Usage, "ErrCPUInvalid", "Value", s, "Max", max)
+	}
+	if n < 1 || n > int64(max) {
+		return 0, usererr.New(usererr.Usage, "ErrCPURange", "Value", s, "Max", max, "CPUs", cpus)
+	}
+	return int(n), nil
+}
+
+// parseDecimal accepts only ASCII digits (at most 15, so no overflow) and reads
+// them as base 10, so "0512" is 512 and "08" is 8.
+func parseDecimal(s string) (int64, bool) {
+	if s == "" || len(s) > 15 {
+		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil
+}
