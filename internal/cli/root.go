@@ -98,7 +98,7 @@ func (a *App) newRootCmd() *cobra.Command {
 	}
 	cmd.CompletionOptions.HiddenDefaultCmd = true
 	flags := cmd.PersistentFlags()
-	flags.StringVar(&a.Root, "root", a.defaultRoot(), p.T("FlagRoot", nil))
+	flags.StringVar(&a.Root, "root", "", p.T("FlagRoot", nil))
 	flags.StringVar(&a.lang, "lang", "", p.T("FlagLang", nil))
 	flags.StringVar(&a.Busybox, "busybox", a.Env("RT_LAB_BUSYBOX"), p.T("FlagBusybox", nil))
 	flags.BoolVar(&a.Debug, "debug", false, p.T("FlagDebug", nil))
@@ -173,12 +173,13 @@ func (a *App) defaultRoot() string {
 
 // RootDir returns the absolute state folder.
 func (a *App) RootDir() (string, error) {
-	if a.Root == "" {
-		return "", usererr.New(usererr.Usage, "ErrRootEmpty")
+	root := a.Root
+	if root == "" {
+		root = a.defaultRoot()
 	}
-	abs, err := filepath.Abs(a.Root)
+	abs, err := filepath.Abs(root)
 	if err != nil {
-		return "", usererr.Wrap(err, usererr.Usage, "ErrRootInvalid", "Path", a.Root)
+		return "", usererr.Wrap(err, usererr.Usage, "ErrRootInvalid", "Path", root)
 	}
 	return abs, nil
 }
