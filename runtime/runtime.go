@@ -84,8 +84,10 @@ func (r *Runtime) UpperDir(name string) string { return filepath.Join(r.Containe
 
 func (r *Runtime) workDir(name string) string   { return filepath.Join(r.ContainerDir(name), "work") }
 func (r *Runtime) rootfsDir(name string) string { return filepath.Join(r.ContainerDir(name), "rootfs") }
-func (r *Runtime) statePath(name string) string { return filepath.Join(r.ContainerDir(name), "state.json") }
-func (r *Runtime) logPath(name string) string   { return filepath.Join(r.ContainerDir(name), "init.log") }
+func (r *Runtime) statePath(name string) string {
+	return filepath.Join(r.ContainerDir(name), "state.json")
+}
+func (r *Runtime) logPath(name string) string { return filepath.Join(r.ContainerDir(name), "init.log") }
 
 // BaseDir returns the folder of the shared read-only base with id.
 func (r *Runtime) BaseDir(id string) string { return filepath.Join(r.root, "base", id) }

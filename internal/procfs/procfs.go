@@ -20,7 +20,7 @@ var Root = "/proc"
 type Stat struct {
 	PID       int
 	Comm      string
-	State     byte   // R, S, D, Z, ...
+	State     byte // R, S, D, Z, ...
 	PPID      int
 	StartTime uint64 // field 22: clock ticks after boot; with the PID it names one process
 }
