@@ -1,0 +1,49 @@
+// Package lessons loads the lesson files: one YAML file per stage (tahap), embedded
+// in the binary, each step with its text in Indonesian and English, the commands the
+// student runs, the solution, the checks and progressive hints.
+package lessons
+
+import "github.com/rt-lab/rt-lab/locales"
+
+// Text is one piece of lesson text in both languages.
+type Text struct {
+	ID string `yaml:"id" json:"id"`
+	EN string `yaml:"en" json:"en"`
+}
+
+// In returns the text in lang.
+func (t Text) In(lang locales.Lang) string {
+	if lang == locales.EN {
+		return t.EN
+	}
+	return t.ID
+}
+
+// Stage is one lesson file.
+type Stage struct {
+	ID         string   `yaml:"id"`     // "tahap-1"
+	Number     int      `yaml:"number"` // 1
+	Status     string   `yaml:"status"` // "ready" or "outline"
+	Title      Text     `yaml:"title"`
+	Intro      Text     `yaml:"intro"`      // the analogy, shown when the stage starts
+	Containers []string `yaml:"containers"` // houses the stage builds; reset deletes them
+	Steps      []*Step  `yaml:"steps"`
+}
+
+// Step is one checked task.
+type Step struct {
+	ID       string   `yaml:"id"`
+	Points   int      `yaml:"points"`
+	Title    Text     `yaml:"title"`
+	Text     Text     `yaml:"text"`
+	Commands []string `yaml:"commands"` // what the student is asked to run
+	Solution []string `yaml:"solution"` // run by --auto and "run it for me"
+	Checks   []Check  `yaml:"checks"`   // all must pass
+	Hints    []Text   `yaml:"hints"`    // shown one more at a time
+}
+
+// Check is one kernel probe with its parameters.
+type Check struct {
+	Check string            `yaml:"check"`
+	With  map[string]string `yaml:"with"`
+}
