@@ -1,0 +1,176 @@
+package runtime
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"debug/elf"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/rt-lab/rt-lab/internal/fsutil"
+	"github.com/rt-lab/rt-lab/internal/usererr"
+)
+
+// busyboxCandidates are searched in order when no busybox is given. Debian's
+// busybox-static installs /bin/busybox.
+var busyboxCandidates = []string{"/bin/busybox", "/usr/bin/busybox", "/sbin/busybox", "/usr/sbin/busybox"}
+
+// FindBusybox returns the busybox to build houses from: explicit if set, else
+// the first candidate on the system. It must be a static ELF, because a dynamic one
+// needs a loader and libc that the house does not have.
+func FindBusybox(explicit string) (string, error) {
+	if explicit != "" {
+		if err := CheckStatic(explicit); err != nil {
+			return "", err
+		}
+		return explicit, nil
+	}
+	for _, path := range busyboxCandidates {
+		if _, err := os.Stat(path); err != nil {
+			continue
+		}
+		if err := CheckStatic(path); err != nil {
+			return "", err
+		}
+		return path, nil
+	}
+	return "", usererr.New(usererr.Environment, "ErrBusyboxMissing")
+}
+
+// CheckStatic fails unless path is an executable ELF file with no program
+// interpreter (PT_INTERP), that is, statically linked.
+func CheckStatic(path string) error {
+	f, err := elf.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return usererr.New(usererr.Environment, "ErrBusyboxNotFound", "Path", path)
+		}
+		return usererr.Wrap(err, usererr.Environment, "ErrBusyboxNotELF", "Path", path)
+	}
+	defer f.Close()
+	for _, prog := range f.Progs {
+		if prog.Type == elf.PT_INTERP {
+			return usererr.New(usererr.Environment, "ErrBusyboxDynamic", "Path", path)
+		}
+	}
+	return nil
+}
+
+// ensureBase returns the id of the shared read-only base built from busybox,
+// building it on first use. The caller holds the root's lock. The id is a digest
+// of the binary, so a new busybox gets a new base and houses built on the old one
+// keep theirs.
+func (r *Runtime) ensureBase(busybox string) (string, error) {
+	data, err := os.ReadFile(busybox)
+	if err != nil {
+		return "", usererr.Wrap(err, usererr.Environment, "ErrBusyboxNotFound", "Path", busybox)
+	}
+	sum := sha256.Sum256(data)
+	id := hex.EncodeToString(sum[:8])
+	dir := r.BaseDir(id)
+	if _, err := os.Stat(filepath.Join(dir, "bin", "busybox")); err == nil {
+		return id, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return "", err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".tmp-"+id+"-")
+	if err != nil {
+		return "", err
+	}
+	if err := buildBase(tmp, busybox, data); err != nil {
+		os.RemoveAll(tmp)
+		return "", fmt.Errorf("build base from %q: %w", busybox, err)
+	}
+	// A leftover base from a crashed build has no bin/busybox; replace it.
+	os.RemoveAll(dir)
+	if err := os.Rename(tmp, dir); err != nil {
+		os.RemoveAll(tmp)
+		return "", err
+	}
+	return id, fsutil.SyncDir(filepath.Dir(dir))
+}
+
+// baseDirs are created in every base; the mount points among them are filled in
+// the container's own mount namespace.
+var baseDirs = []string{"bin", "sbin", "usr/bin", "usr/sbin", "etc", "dev", "proc", "sys", "tmp",
+	"root", "home", "mnt", "run", "var/log", "var/tmp"}
+
+const (
+	passwdFile = "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
+	groupFile  = "root:x:0:\ntty:x:5:\nnogroup:x:65534:\n"
+	// An inittab with no entries: busybox init then starts nothing on any console
+	// and only reaps orphans and waits for signals (SIGTERM ends it).
+	inittabFile = "# rt-lab: busybox init runs nothing here; it only reaps and waits for SIGTERM.\n"
+)
+
+func buildBase(dir, busybox string, data []byte) error {
+	for _, d := range baseDirs {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			return err
+		}
+	}
+	if err := os.Chmod(filepath.Join(dir, "tmp"), 0o1777); err != nil {
+		return err
+	}
+	if err := os.Chmod(filepath.Join(dir, "root"), 0o700); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bin", "busybox"), data, 0o755); err != nil {
+		return err
+	}
+	applets, err := listApplets(busybox)
+	if err != nil {
+		return err
+	}
+	for _, applet := range applets {
+		if applet == "bin/busybox" {
+			continue
+		}
+		link := filepath.Join(dir, applet)
+		if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+			return err
+		}
+		if err := os.Symlink("/bin/busybox", link); err != nil && !errors.Is(err, os.ErrExist) {
+			return err
+		}
+	}
+	files := map[string]string{"etc/passwd": passwdFile, "etc/group": groupFile, "etc/inittab": inittabFile}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// listApplets runs `busybox --list-full`, which prints each applet's install path
+// relative to / (for example "bin/sh" or "sbin/init").
+func listApplets(busybox string) ([]string, error) {
+	var out bytes.Buffer
+	cmd := exec.Command(busybox, "--list-full")
+	cmd.Stdout = &out
+	cmd.Stderr = io.Discard
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("run %s --list-full: %w", busybox, err)
+	}
+	var applets []string
+	for _, line := range strings.Split(out.String(), "\n") {
+		line = strings.TrimSpace(line)
+		// Reject anything that could escape the base folder.
+		if line == "" || strings.HasPrefix(line, "/") || strings.Contains(line, "..") {
+			continue
+		}
+		applets = append(applets, line)
+	}
+	if len(applets) == 0 {
+		return nil, fmt.Errorf("%s --list-full printed no applets", busybox)
+	}
+	return applets, nil
+}

@@ -1,0 +1,236 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	goruntime "runtime"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/rt-lab/rt-lab/internal/procfs"
+	"github.com/rt-lab/rt-lab/internal/usererr"
+)
+
+// Process is a command to run inside a running container.
+type Process struct {
+	Args   []string // empty: an interactive shell
+	Env    []string // added to the container's default environment
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	TTY    bool // Stdin is the user's terminal: give the process the foreground
+}
+
+// Exit statuses of Exec for a command that could not run, as in POSIX shells.
+const (
+	ExitNotExecutable = 126
+	ExitNotFound      = 127
+)
+
+// joinOrder lists the namespaces Exec joins; mnt comes last because after it
+// paths resolve inside the house.
+var joinOrder = []struct {
+	name string
+	flag int
+}{
+	{"ipc", unix.CLONE_NEWIPC}, {"uts", unix.CLONE_NEWUTS}, {"net", unix.CLONE_NEWNET},
+	{"pid", unix.CLONE_NEWPID}, {"mnt", unix.CLONE_NEWNS},
+}
+
+// Exec runs p inside running container name and returns its exit status (128+N
+// when a signal N killed it).
+func (r *Runtime) Exec(name string, p Process) (int, error) {
+	c, err := r.Get(name)
+	if err != nil {
+		return 0, err
+	}
+	if c.Status != StatusRunning {
+		return 0, usererr.New(usererr.Failed, "ErrNotRunning", "Name", name)
+	}
+	fds, err := openNamespaces(c.PID, c.PIDStart)
+	if err != nil {
+		return 0, usererr.Wrap(err, usererr.Failed, "ErrNotRunning", "Name", name)
+	}
+	defer func() {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+	}()
+
+	args := p.Args
+	if len(args) == 0 {
+		args = []string{"/bin/sh"}
+	}
+	env := append([]string{
+		"PATH=" + containerPath,
+		"HOME=/root",
+		"HOSTNAME=" + c.Hostname,
+		"PS1=[" + c.Name + "] \\u@\\h:\\w\\$ ",
+		"container=rt-lab",
+	}, p.Env...)
+	if term := os.Getenv("TERM"); term != "" {
+		env = append(env, "TERM="+term)
+	}
+
+	type started struct {
+		cmd *exec.Cmd
+		err error
+	}
+	done := make(chan started, 1)
+	go func() {
+		// setns(2) changes only the calling thread, so the thread stays locked and
+		// is never unlocked: Go ends it with this goroutine instead of reusing a
+		// thread that lives in the house's namespaces. The child is forked from this
+		// thread and inherits them; setns into a PID namespace applies to children.
+		goruntime.LockOSThread()
+		cmd, err := startInNamespaces(fds, args, env, p)
+		done <- started{cmd, err}
+	}()
+	s := <-done
+	if s.err != nil {
+		return execErrorStatus(s.err, name, args[0])
+	}
+	return waitForeground(s.cmd, p.TTY)
+}
+
+// openNamespaces opens the namespace files of pid, then checks that pid is still
+// the same process, so the files cannot belong to a process that reused the PID.
+func openNamespaces(pid int, start uint64) ([]int, error) {
+	var fds []int
+	for _, ns := range joinOrder {
+		path := fmt.Sprintf("/proc/%d/ns/%s", pid, ns.name)
+		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			for _, f := range fds {
+				unix.Close(f)
+			}
+			return nil, &os.PathError{Op: "open", Path: path, Err: err}
+		}
+		fds = append(fds, fd)
+	}
+	if !procfs.Alive(pid, start) {
+		for _, f := range fds {
+			unix.Close(f)
+		}
+		return nil, errNotRunning
+	}
+	return fds, nil
+}
+
+func startInNamespaces(fds []int, args, env []string, p Process) (*exec.Cmd, error) {
+	// A mount namespace can only be joined by a thread that shares no file system
+	// information (root, cwd) with other threads; see setns(2).
+	if err := unix.Unshare(unix.CLONE_FS); err != nil {
+		return nil, os.NewSyscallError("unshare CLONE_FS", err)
+	}
+	for i, ns := range joinOrder {
+		if err := unix.Setns(fds[i], ns.flag); err != nil {
+			return nil, os.NewSyscallError("setns "+ns.name, err)
+		}
+	}
+	path, err := lookPath(args[0])
+	if err != nil {
+		return nil, err
+	}
+	cmd := &exec.Cmd{Path: path, Args: args, Env: env, Dir: "/root",
+		Stdin: p.Stdin, Stdout: p.Stdout, Stderr: p.Stderr}
+	if p.TTY {
+		// The process gets its own process group in the terminal's foreground, so
+		// job control and Ctrl-C work in the house's shell.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Foreground: true, Ctty: 0}
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	return cmd, nil
+}
+
+// lookPath finds a command in the house's PATH. It runs on the thread that joined
+// the house's mount namespace, so paths resolve inside the house.
+func lookPath(name string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, checkExecutable(name)
+	}
+	for _, dir := range filepath.SplitList(containerPath) {
+		path := filepath.Join(dir, name)
+		if err := checkExecutable(path); err == nil {
+			return path, nil
+		}
+	}
+	return "", &exec.Error{Name: name, Err: exec.ErrNotFound}
+}
+
+func checkExecutable(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return &exec.Error{Name: path, Err: exec.ErrNotFound}
+	}
+	if fi.IsDir() || fi.Mode()&0o111 == 0 {
+		return &exec.Error{Name: path, Err: os.ErrPermission}
+	}
+	return nil
+}
+
+func execErrorStatus(err error, name, command string) (int, error) {
+	var ee *exec.Error
+	if errors.As(err, &ee) {
+		if errors.Is(ee.Err, exec.ErrNotFound) {
+			return ExitNotFound, usererr.New(usererr.Failed, "ErrCommandNotFound", "Name", name, "Command", command)
+		}
+		return ExitNotExecutable, usererr.New(usererr.Failed, "ErrCommandNotExecutable", "Name", name, "Command", command)
+	}
+	return 0, usererr.Wrap(err, usererr.Failed, "ErrExecFailed", "Name", name, "Command", command)
+}
+
+// waitForeground waits for cmd while passing on SIGINT, SIGTERM and SIGHUP, then
+// takes the terminal's foreground back when the process had it.
+func waitForeground(cmd *exec.Cmd, tty bool) (int, error) {
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	stop := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case s := <-sigs:
+				// On a terminal, Ctrl-C already reached the foreground process.
+				if !tty || s != syscall.SIGINT {
+					cmd.Process.Signal(s)
+				}
+			case <-stop:
+				return
+			}
+		}
+	}()
+	err := cmd.Wait()
+	signal.Stop(sigs)
+	close(stop)
+	if tty {
+		reclaimTerminal()
+	}
+	if err == nil {
+		return 0, nil
+	}
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal()), nil
+		}
+		return exitErr.ExitCode(), nil
+	}
+	return 0, err
+}
+
+// reclaimTerminal puts rt-lab's process group back in the terminal's foreground.
+// A background process gets SIGTTOU from tcsetpgrp(3), so it is ignored meanwhile.
+func reclaimTerminal() {
+	signal.Ignore(syscall.SIGTTOU)
+	defer signal.Reset(syscall.SIGTTOU)
+	unix.IoctlSetPointerInt(int(os.Stdin.Fd()), unix.TIOCSPGRP, unix.Getpgrp())
+}

@@ -1,0 +1,167 @@
+package runtime
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/rt-lab/rt-lab/internal/procfs"
+	"github.com/rt-lab/rt-lab/internal/usererr"
+)
+
+// namespaceFlags are the namespaces every house gets at clone time.
+const namespaceFlags = syscall.CLONE_NEWPID | syscall.CLONE_NEWNS | syscall.CLONE_NEWUTS |
+	syscall.CLONE_NEWIPC | syscall.CLONE_NEWNET
+
+// Start starts container name's init if it is stopped and returns its state.
+// The house keeps running after rt-lab exits.
+func (r *Runtime) Start(name string) (*Container, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	l, err := r.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer l.Unlock()
+	c, err := r.Get(name)
+	if err != nil {
+		return nil, err
+	}
+	if c.Status == StatusRunning {
+		return c, nil
+	}
+	if err := r.start(c); err != nil {
+		return nil, usererr.Wrap(err, usererr.Failed, "ErrStartFailed", "Name", name)
+	}
+	return c, nil
+}
+
+// start runs the bootstrap handshake; see bootstrap for the child's side. The
+// caller holds the lock.
+func (r *Runtime) start(c *Container) (retErr error) {
+	if _, err := os.Stat(r.BaseDir(c.Base)); err != nil {
+		return fmt.Errorf("base %q of the house is missing: %w", c.Base, err)
+	}
+	logFile, err := os.OpenFile(r.logPath(c.Name), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	devNull, err := os.Open(os.DevNull)
+	if err != nil {
+		return err
+	}
+	defer devNull.Close()
+
+	configR, configW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer configW.Close()
+	statusR, statusW, err := os.Pipe()
+	if err != nil {
+		configR.Close()
+		return err
+	}
+	defer statusR.Close()
+
+	cmd := &exec.Cmd{
+		Path:       "/proc/self/exe",
+		Args:       []string{initArg0},
+		Env:        []string{},
+		Stdin:      devNull,
+		Stdout:     logFile,
+		Stderr:     logFile,
+		ExtraFiles: []*os.File{configR, statusW},
+		SysProcAttr: &syscall.SysProcAttr{
+			Cloneflags: namespaceFlags,
+			Setsid:     true,
+		},
+	}
+	err = cmd.Start()
+	configR.Close()
+	statusW.Close()
+	if err != nil {
+		return fmt.Errorf("clone bootstrap: %w", err)
+	}
+	pid := cmd.Process.Pid
+	defer func() {
+		if retErr != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	}()
+
+	cfg := initConfig{
+		Rootfs:   r.rootfsDir(c.Name),
+		Lower:    r.BaseDir(c.Base),
+		Upper:    r.UpperDir(c.Name),
+		Work:     r.workDir(c.Name),
+		Hostname: c.Hostname,
+	}
+	line, err := json.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	if _, err := configW.Write(append(line, '\n')); err != nil {
+		return fmt.Errorf("send config to bootstrap: %w", err)
+	}
+	status := bufio.NewReader(statusR)
+	if err := readStatus(status, "r"); err != nil {
+		return err
+	}
+
+	st, err := procfs.ReadStat(pid)
+	if err != nil {
+		return err
+	}
+	c.PID, c.PIDStart, c.Started = pid, st.StartTime, time.Now().UTC().Truncate(time.Second)
+	if err := r.save(c); err != nil {
+		return err
+	}
+	defer func() {
+		if retErr != nil {
+			c.PID, c.PIDStart, c.Started = 0, 0, time.Time{}
+			r.save(c)
+		}
+	}()
+	if _, err := configW.Write([]byte("g")); err != nil {
+		return fmt.Errorf("release bootstrap: %w", err)
+	}
+	// The status pipe is close-on-exec in the child, so EOF means busybox init runs.
+	if err := readStatus(status, ""); err != nil {
+		return err
+	}
+	c.Status = StatusRunning
+	// Reap the init when it exits while this process still runs (a lesson or a
+	// test); after rt-lab exits, the host's init adopts it.
+	go cmd.Wait()
+	slog.Debug("started container", "name", c.Name, "pid", pid)
+	return nil
+}
+
+// readStatus reads one line from the bootstrap. want "" expects EOF.
+func readStatus(status *bufio.Reader, want string) error {
+	line, err := status.ReadString('\n')
+	line = strings.TrimSuffix(line, "\n")
+	if err != nil && line == "" {
+		if want == "" {
+			return nil
+		}
+		return fmt.Errorf("bootstrap exited before it was ready (see the house's init.log)")
+	}
+	if msg, ok := strings.CutPrefix(line, "e"); ok {
+		return fmt.Errorf("set up house: %s", msg)
+	}
+	if line != want {
+		return fmt.Errorf("bootstrap sent %q, expected %q", line, want)
+	}
+	return nil
+}
