@@ -139,6 +139,7 @@ func (r *Runtime) start(c *Container) (retErr error) {
 	if err := readStatus(status, ""); err != nil {
 		return err
 	}
+	waitForHandler(pid, syscall.SIGTERM)
 	c.Status = StatusRunning
 	// Reap the init when it exits while this process still runs (a lesson or a
 	// test); after rt-lab exits, the host's init adopts it.
@@ -164,4 +165,23 @@ func readStatus(status *bufio.Reader, want string) error {
 		return fmt.Errorf("bootstrap sent %q, expected %q", line, want)
 	}
 	return nil
+}
+
+// handlerWait bounds how long start waits for busybox init to install its SIGTERM
+// handler; it takes about a millisecond.
+const handlerWait = 2 * time.Second
+
+// waitForHandler waits until init handles sig. Until then the kernel drops a
+// SIGTERM sent from the host to the namespace's init, and a stop right after start
+// would wait out its whole grace period.
+func waitForHandler(pid int, sig syscall.Signal) {
+	deadline := time.Now().Add(handlerWait)
+	for time.Now().Before(deadline) {
+		caught, err := procfs.SignalCaught(pid, sig)
+		if err != nil || caught {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	slog.Debug("init installed no handler in time", "pid", pid, "signal", sig)
 }

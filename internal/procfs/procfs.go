@@ -140,3 +140,25 @@ func Cmdline(pid int) ([]string, error) {
 func IsNotExist(err error) bool {
 	return errors.Is(err, os.ErrNotExist) || errors.Is(err, unix.ESRCH)
 }
+
+// SignalCaught reports whether pid has a handler installed for sig (the SigCgt
+// mask of /proc/PID/status). A namespace's init receives from outside only the
+// signals it handles, plus SIGKILL and SIGSTOP (pid_namespaces(7)).
+func SignalCaught(pid int, sig unix.Signal) (bool, error) {
+	data, err := os.ReadFile(fmt.Sprintf("%s/%d/status", Root, pid))
+	if err != nil {
+		return false, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		rest, ok := strings.CutPrefix(line, "SigCgt:")
+		if !ok {
+			continue
+		}
+		mask, err := strconv.ParseUint(strings.TrimSpace(rest), 16, 64)
+		if err != nil {
+			return false, fmt.Errorf("parse SigCgt of %d: %w", pid, err)
+		}
+		return mask&(1<<(uint(sig)-1)) != 0, nil
+	}
+	return false, fmt.Errorf("%s/%d/status has no SigCgt line", Root, pid)
+}
