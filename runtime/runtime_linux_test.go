@@ -10,6 +10,7 @@ import (
 
 	"github.com/rt-lab/rt-lab/internal/procfs"
 	"github.com/rt-lab/rt-lab/internal/testutil"
+	"github.com/rt-lab/rt-lab/internal/usererr"
 )
 
 func TestMain(m *testing.M) {
@@ -155,5 +156,78 @@ func TestDeleteRunningNeedsForce(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(r.ContainerDir("rumah-paksa"), "state.json")); err != nil {
 		t.Errorf("refused delete removed state: %v", err)
+	}
+}
+
+func TestCreateRejectsDynamicBusybox(t *testing.T) {
+	testutil.RequireRoot(t)
+	notELF := filepath.Join(t.TempDir(), "busybox")
+	if err := os.WriteFile(notELF, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		busybox, wantErr string
+	}{
+		{"/bin/bash", "ErrBusyboxDynamic"}, // a dynamically linked ELF
+		{notELF, "ErrBusyboxNotELF"},
+		{"/nonexistent/busybox", "ErrBusyboxNotFound"},
+	}
+	for _, tt := range tests {
+		root := t.TempDir()
+		r, err := New(Options{Root: root, Busybox: tt.busybox})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = r.Create(CreateOptions{Name: "rumah-uji"})
+		if !usererr.Is(err, tt.wantErr) {
+			t.Errorf("busybox %s: error %v, want %s", tt.busybox, err, tt.wantErr)
+		}
+		if entries, _ := os.ReadDir(root); len(entries) != 0 {
+			t.Errorf("busybox %s: failed create left %d entries in the root folder", tt.busybox, len(entries))
+		}
+	}
+}
+
+func TestReusedPIDIsNotRunning(t *testing.T) {
+	r := newTestRuntime(t)
+	c, err := r.Create(CreateOptions{Name: "rumah-palsu"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Point the record at a live process that is not the house: this test itself,
+	// with a start time that does not match.
+	c.PID, c.PIDStart = os.Getpid(), 1
+	if err := r.save(c); err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.Get("rumah-palsu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != StatusStopped {
+		t.Errorf("status with a reused PID = %s, want stopped", got.Status)
+	}
+	if err := r.Stop("rumah-palsu", time.Second); err != nil {
+		t.Fatalf("stop with a reused PID: %v", err)
+	}
+	if got, _ := r.Get("rumah-palsu"); got.PID != 0 {
+		t.Errorf("stop kept the stale PID %d", got.PID)
+	}
+}
+
+func TestCreateLeavesNothingOnBadInput(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := t.TempDir()
+	r, err := New(Options{Root: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, opts := range []CreateOptions{{Name: "../x"}, {Name: "ok", Hostname: "bad_host"}, {Name: ""}} {
+		if _, err := r.Create(opts); usererr.ExitCode(err) != usererr.ExitUsage {
+			t.Errorf("create %+v: error %v, want a usage error", opts, err)
+		}
+	}
+	if entries, _ := os.ReadDir(root); len(entries) != 0 {
+		t.Errorf("rejected creates left %d entries in the root folder", len(entries))
 	}
 }

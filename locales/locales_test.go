@@ -1,0 +1,102 @@
+package locales
+
+import (
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+)
+
+func TestCatalogsLoad(t *testing.T) {
+	if _, err := load(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// fieldPattern finds template fields such as {{.Name}} or {{printf "%q" .Value}}.
+var fieldPattern = regexp.MustCompile(`\.([A-Z][A-Za-z0-9]*)`)
+
+func templateFields(s string) []string {
+	seen := map[string]bool{}
+	for _, action := range regexp.MustCompile(`{{[^}]*}}`).FindAllString(s, -1) {
+		for _, m := range fieldPattern.FindAllStringSubmatch(action, -1) {
+			seen[m[1]] = true
+		}
+	}
+	var out []string
+	for f := range seen {
+		out = append(out, f)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestCatalogsMatch(t *testing.T) {
+	id, err := Catalog(ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	en, err := Catalog(EN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key := range id {
+		if _, ok := en[key]; !ok {
+			t.Errorf("message %s is in the Indonesian catalog but not the English one", key)
+		}
+	}
+	for key := range en {
+		if _, ok := id[key]; !ok {
+			t.Errorf("message %s is in the English catalog but not the Indonesian one", key)
+		}
+	}
+	for key, idText := range id {
+		enText, ok := en[key]
+		if !ok {
+			continue
+		}
+		if a, b := templateFields(idText), templateFields(enText); strings.Join(a, ",") != strings.Join(b, ",") {
+			t.Errorf("message %s: fields %v in Indonesian, %v in English", key, a, b)
+		}
+		if strings.TrimSpace(idText) == "" || strings.TrimSpace(enText) == "" {
+			t.Errorf("message %s is empty in one language", key)
+		}
+	}
+}
+
+func TestTemplateFields(t *testing.T) {
+	got := templateFields(`house {{.Name}} has {{printf "%q" .Value}} and {{.Name}}`)
+	if strings.Join(got, ",") != "Name,Value" {
+		t.Errorf("fields = %v, want [Name Value]", got)
+	}
+}
+
+func TestParseLang(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Lang
+		ok   bool
+	}{
+		{"id", ID, true},
+		{"en", EN, true},
+		{"id_ID.UTF-8", ID, true},
+		{"en_US.UTF-8", EN, true},
+		{"en-GB", EN, true},
+		{"C.UTF-8", "", false},
+		{"POSIX", "", false},
+		{"fr_FR", "", false},
+		{"", "", false},
+	}
+	for _, tt := range tests {
+		got, ok := ParseLang(tt.in)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("ParseLang(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestRenderFallsBackToID(t *testing.T) {
+	if got := For(EN).T("NoSuchMessageForTest", nil); got != "NoSuchMessageForTest" {
+		t.Errorf("missing message renders %q, want its id", got)
+	}
+}
