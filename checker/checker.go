@@ -4,6 +4,9 @@
 package checker
 
 import (
+	"slices"
+	"strings"
+
 	"github.com/rt-lab/rt-lab/lessons"
 	"github.com/rt-lab/rt-lab/locales"
 	"github.com/rt-lab/rt-lab/runtime"
@@ -13,6 +16,13 @@ import (
 type Env struct {
 	Runtime *runtime.Runtime
 	P       *locales.Printer
+}
+
+func (env *Env) printer() *locales.Printer {
+	if env.P == nil {
+		return locales.For(locales.ID)
+	}
+	return env.P
 }
 
 // Result is the outcome of one check.
@@ -34,11 +44,152 @@ type StepResult struct {
 	Hint     string   `json:"hint,omitempty"`
 }
 
-// Run executes one check. An unknown check id fails with evidence saying so.
-func Run(env *Env, c lessons.Check) Result { panic("TODO") }
+// StageResult is the outcome of every step of one stage.
+type StageResult struct {
+	ID    string       `json:"id"`
+	Title string       `json:"title"`
+	Score int          `json:"score"`
+	Max   int          `json:"max"`
+	Steps []StepResult `json:"steps"`
+}
+
+// probe is one check: the parameters it requires and the function that runs it
+// once they are present and valid.
+type probe struct {
+	params []string
+	run    func(env *Env, with map[string]string) Result
+}
+
+var probes = map[string]probe{
+	"house-built":     {[]string{"name", "hostname"}, checkHouseBuilt},
+	"house-running":   {[]string{"name"}, checkHouseRunning},
+	"family-member":   {[]string{"name", "comm"}, checkFamilyMember},
+	"ps-shows-family": {[]string{"name"}, checkPsShowsFamily},
+	"hostname":        {[]string{"name", "hostname"}, checkHostname},
+	"own-namespace":   {[]string{"name", "ns"}, checkOwnNamespace},
+	"only-loopback":   {[]string{"name"}, checkOnlyLoopback},
+}
+
+// IDs returns the known check ids, sorted.
+func IDs() []string {
+	ids := make([]string, 0, len(probes))
+	for id := range probes {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
 
 // Params returns the parameter names check id requires, and false for an unknown id.
-func Params(id string) ([]string, bool) { panic("TODO") }
+func Params(id string) ([]string, bool) {
+	p, ok := probes[id]
+	if !ok {
+		return nil, false
+	}
+	return slices.Clone(p.params), true
+}
 
-// GradeStep runs every check of step and sums its points.
-func GradeStep(env *Env, step *lessons.Step) StepResult { panic("TODO") }
+// Run executes one check. An unknown check id, a missing parameter or an invalid
+// parameter value fails with evidence saying so.
+func Run(env *Env, c lessons.Check) Result {
+	p := env.printer()
+	pr, ok := probes[c.Check]
+	if !ok {
+		return Result{
+			Evidence: []string{p.Tf("CheckUnknown", "Check", c.Check, "Known", strings.Join(IDs(), ", "))},
+			Expected: p.T("CheckExpectLessonFix", nil),
+		}
+	}
+	var missing []string
+	for _, name := range pr.params {
+		if strings.TrimSpace(c.With[name]) == "" {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		return Result{
+			Evidence: []string{p.Tf("CheckMissingParams", "Check", c.Check, "Missing", strings.Join(missing, ", "),
+				"Required", strings.Join(pr.params, ", "))},
+			Expected: p.T("CheckExpectLessonFix", nil),
+		}
+	}
+	if msg := validateParams(p, c.Check, c.With); msg != "" {
+		return Result{Evidence: []string{msg}, Expected: p.T("CheckExpectLessonFix", nil)}
+	}
+	return pr.run(env, c.With)
+}
+
+// validateParams returns a message for the first invalid parameter value, or "".
+func validateParams(p *locales.Printer, check string, with map[string]string) string {
+	if name, ok := with["name"]; ok {
+		if err := runtime.ValidateName(name); err != nil {
+			return p.Tf("CheckBadParam", "Check", check, "Param", "name", "Value", name)
+		}
+	}
+	if ns, ok := with["ns"]; ok && !slices.Contains(namespaceKinds, ns) {
+		return p.Tf("CheckBadParamChoice", "Check", check, "Param", "ns", "Value", ns,
+			"Choices", strings.Join(namespaceKinds, ", "))
+	}
+	return ""
+}
+
+// GradeStep runs every check of step and sums its points: all of them, or none
+// when any check fails. A step without checks fails, because nothing shows it
+// was done.
+func GradeStep(env *Env, step *lessons.Step) StepResult {
+	p := env.printer()
+	res := StepResult{
+		ID:       step.ID,
+		Title:    step.Title.In(p.Lang),
+		Passed:   len(step.Checks) > 0,
+		Max:      step.Points,
+		Evidence: []string{},
+	}
+	if len(step.Checks) == 0 {
+		res.Evidence = append(res.Evidence, p.Tf("CheckStepNoChecks", "Step", step.ID))
+		res.Expected = p.T("CheckExpectLessonFix", nil)
+	}
+	var expected []string
+	for _, c := range step.Checks {
+		r := Run(env, c)
+		res.Evidence = appendNew(res.Evidence, r.Evidence...)
+		if !r.Passed {
+			res.Passed = false
+			expected = appendNew(expected, r.Expected)
+		}
+	}
+	if res.Passed {
+		res.Points = step.Points
+		return res
+	}
+	if len(expected) > 0 {
+		res.Expected = strings.Join(expected, "\n")
+	}
+	if len(step.Hints) > 0 {
+		res.Hint = step.Hints[0].In(p.Lang)
+	}
+	return res
+}
+
+// GradeStage grades every step of stage in order.
+func GradeStage(env *Env, stage *lessons.Stage) StageResult {
+	res := StageResult{ID: stage.ID, Title: stage.Title.In(env.printer().Lang), Steps: []StepResult{}}
+	for _, step := range stage.Steps {
+		sr := GradeStep(env, step)
+		res.Steps = append(res.Steps, sr)
+		res.Score += sr.Points
+		res.Max += sr.Max
+	}
+	return res
+}
+
+// appendNew appends the non-empty lines of add that list does not contain yet, so
+// several checks of one step report a shared observation once.
+func appendNew(list []string, add ...string) []string {
+	for _, s := range add {
+		if s != "" && !slices.Contains(list, s) {
+			list = append(list, s)
+		}
+	}
+	return list
+}

@@ -28,6 +28,8 @@ type Stage struct {
 	Intro      Text     `yaml:"intro"`      // the analogy, shown when the stage starts
 	Containers []string `yaml:"containers"` // houses the stage builds; reset deletes them
 	Steps      []*Step  `yaml:"steps"`
+
+	File string `yaml:"-"` // the lesson file it came from, set by Parse
 }
 
 // Step is one checked task.
@@ -36,7 +38,10 @@ type Step struct {
 	Points   int      `yaml:"points"`
 	Title    Text     `yaml:"title"`
 	Text     Text     `yaml:"text"`
-	Commands []string `yaml:"commands"` // what the student is asked to run
+	Commands []string `yaml:"commands"` // what the student is asked to run on the host
+	// Inside lists what the student types in the container's shell, which the last
+	// of Commands opens (rt-lab run-container NAME).
+	Inside   []string `yaml:"inside"`
 	Solution []string `yaml:"solution"` // run by --auto and "run it for me"
 	Checks   []Check  `yaml:"checks"`   // all must pass
 	Hints    []Text   `yaml:"hints"`    // shown one more at a time

@@ -104,6 +104,11 @@ func TestLifecycle(t *testing.T) {
 	if procfs.Alive(c.PID, c.PIDStart) {
 		t.Errorf("init %d still alive after stop", c.PID)
 	}
+	// busybox init logs its shutdown only when it handled SIGTERM itself, not when
+	// the SIGKILL fallback ended it.
+	if log, _ := os.ReadFile(r.logPath("rumah-uji")); !bytes.Contains(log, []byte("Sent SIGTERM to all processes")) {
+		t.Errorf("init.log shows no SIGTERM shutdown:\n%s", log)
+	}
 	if got, _ := r.Get("rumah-uji"); got.Status != StatusStopped || got.PID != 0 {
 		t.Errorf("after stop: status %s pid %d", got.Status, got.PID)
 	}
