@@ -34,6 +34,15 @@ const (
 	ExitNotFound      = 127
 )
 
+// init keeps the main goroutine on the main thread for the life of the process.
+// Exec's goroutine joins a house's namespaces on a locked thread and exits
+// without unlocking it, so Go ends that thread. Go cannot end the main thread,
+// though: it parks it, still inside the house, and /proc/self then describes the
+// house instead of the host. Locking the main goroutine keeps Exec off that thread.
+func init() {
+	goruntime.LockOSThread()
+}
+
 // joinOrder lists the namespaces Exec joins; mnt comes last because after it
 // paths resolve inside the house.
 var joinOrder = []struct {

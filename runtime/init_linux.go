@@ -22,7 +22,7 @@ const (
 	initStatusFD = 4 // child -> parent: "r" when set up, or an error line
 )
 
-// initConfig is what the parent sends the bootstrap.
+// initConfig is the configuration the parent sends to the bootstrap.
 type initConfig struct {
 	Rootfs   string `json:"rootfs"`
 	Lower    string `json:"lower"`
@@ -73,8 +73,8 @@ func bootstrap() error {
 	if _, err := status.Write([]byte("r\n")); err != nil {
 		return err
 	}
-	// Wait until the parent has recorded this process. EOF means the parent died:
-	// nobody knows this house runs, so it must not.
+	// Wait until the parent has recorded this process. EOF means the parent died
+	// before any state recorded this house, so it must not run.
 	if b, err := in.ReadByte(); err != nil || b != 'g' {
 		os.Exit(1)
 	}

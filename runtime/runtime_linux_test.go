@@ -95,7 +95,7 @@ func TestLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	if bytes.Contains(mounts, []byte(r.Root())) {
-		t.Errorf("host mountinfo mentions the house's root folder %s", r.Root())
+		t.Errorf("host mountinfo mentions the house's root folder %s:\n%s", r.Root(), mounts)
 	}
 
 	if err := r.Stop("rumah-uji", 10*time.Second); err != nil {

@@ -18,8 +18,8 @@ const DefaultStopTimeout = 10 * time.Second
 const killWait = 5 * time.Second
 
 // Stop sends SIGTERM to the container's init and SIGKILL after timeout. busybox
-// init answers SIGTERM by sending SIGTERM and then SIGKILL to the whole family and
-// exiting; its PID namespace then ends. Stopping a stopped container does nothing.
+// init handles SIGTERM by sending SIGTERM and then SIGKILL to the whole family,
+// then exits, and its PID namespace ends. Stopping a stopped container does nothing.
 func (r *Runtime) Stop(name string, timeout time.Duration) error {
 	if err := ValidateName(name); err != nil {
 		return err
