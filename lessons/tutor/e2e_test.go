@@ -1,0 +1,232 @@
+package tutor
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/creack/pty"
+
+	"github.com/rt-lab/rt-lab/lessons"
+)
+
+// End-to-end tests: they build rt-lab, run lessons against the real runtime and
+// kernel, and grade with `rt-lab check`. They need root.
+
+func requireRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if os.Getenv("RT_LAB_REQUIRE_ROOT") == "1" {
+		t.Fatal("this test needs root, and RT_LAB_REQUIRE_ROOT=1 forbids skipping it")
+	}
+	t.Skip("needs root: it builds real containers")
+}
+
+// buildRTLab builds the rt-lab command into a temporary folder. go test puts
+// GOROOT/bin first in PATH, so "go" is the toolchain running the test.
+func buildRTLab(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "rt-lab")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/rt-lab/rt-lab/cmd/rt-lab")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// cliEnv is the test's environment without the variables that would point
+// rt-lab at another root folder or language.
+func cliEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		switch name {
+		case "RT_LAB_ROOT", "RT_LAB_LANG", "NO_COLOR":
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
+
+type cli struct {
+	t    *testing.T
+	bin  string
+	root string
+	lang string
+}
+
+// run runs rt-lab with the test's root and language and returns stdout,
+// stderr and the exit status.
+func (c cli) run(args ...string) (string, string, int) {
+	c.t.Helper()
+	full := append([]string{"--root", c.root, "--lang", c.lang}, args...)
+	cmd := exec.Command(c.bin, full...)
+	cmd.Env = cliEnv()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return stdout.String(), stderr.String(), 0
+	case errors.As(err, &exit):
+		return stdout.String(), stderr.String(), exit.ExitCode()
+	}
+	c.t.Fatalf("run rt-lab %q: %v", args, err)
+	return "", "", -1
+}
+
+// resetOnCleanup demolishes the lesson houses when the test ends, pass or fail.
+func (c cli) resetOnCleanup() {
+	c.t.Cleanup(func() {
+		if _, stderr, code := c.run("reset", "--yes"); code != 0 {
+			c.t.Errorf("rt-lab reset --yes: exit %d\n%s", code, stderr)
+		}
+	})
+}
+
+type checkJSON struct {
+	Passed bool `json:"passed"`
+	Score  int  `json:"score"`
+	Max    int  `json:"max"`
+}
+
+func TestStartAutoGivesFullMarks(t *testing.T) {
+	requireRoot(t)
+	bin := buildRTLab(t)
+	for _, lang := range []string{"id", "en"} {
+		t.Run(lang, func(t *testing.T) {
+			c := cli{t: t, bin: bin, root: t.TempDir(), lang: lang}
+			c.resetOnCleanup()
+
+			stdout, stderr, code := c.run("start", "tahap-1", "--auto")
+			if code != 0 {
+				t.Fatalf("start --auto: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+			}
+			if n := strings.Count(stdout, markPass); n != 5 {
+				t.Errorf("start --auto passed %d steps, want 5:\n%s", n, stdout)
+			}
+
+			stdout, stderr, code = c.run("check", "tahap-1", "--format", "json")
+			if code != 0 {
+				t.Errorf("check: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+			}
+			var report checkJSON
+			if err := json.Unmarshal([]byte(stdout), &report); err != nil {
+				t.Fatalf("check output is not JSON: %v\n%s", err, stdout)
+			}
+			if report.Score != 50 || report.Max != 50 || !report.Passed {
+				t.Errorf("check: score %d/%d, passed %v; want 50/50, passed", report.Score, report.Max, report.Passed)
+			}
+
+			p, err := LoadProgress(c.root)
+			if err != nil {
+				t.Fatal(err)
+			}
+			stage, err := lessons.Find("tahap-1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if points, max, done := p.Score(stage); points != 50 || max != 50 || done != 5 {
+				t.Errorf("progress score %d/%d with %d steps done, want 50/50 with 5", points, max, done)
+			}
+		})
+	}
+}
+
+func TestStartWithoutTerminalNeedsAuto(t *testing.T) {
+	requireRoot(t)
+	c := cli{t: t, bin: buildRTLab(t), root: t.TempDir(), lang: "en"}
+	_, stderr, code := c.run("start", "tahap-1")
+	if code != 2 {
+		t.Errorf("start without a terminal: exit %d, want 2", code)
+	}
+	if !strings.Contains(stderr, "--auto") {
+		t.Errorf("the error does not mention --auto: %s", stderr)
+	}
+}
+
+func TestStartOutlineStageNotReady(t *testing.T) {
+	requireRoot(t)
+	c := cli{t: t, bin: buildRTLab(t), root: t.TempDir(), lang: "en"}
+	_, stderr, code := c.run("start", "tahap-2", "--auto")
+	if code != 2 || !strings.Contains(stderr, "not ready yet") {
+		t.Errorf("start tahap-2: exit %d, stderr %q; want 2 and a not-ready message", code, stderr)
+	}
+}
+
+// TestStartInteractiveOnPTY plays a student at a terminal: it lets rt-lab run
+// step 1, does step 2 in the lesson shell, fails and then runs step 3, and quits.
+func TestStartInteractiveOnPTY(t *testing.T) {
+	requireRoot(t)
+	c := cli{t: t, bin: buildRTLab(t), root: t.TempDir(), lang: "en"}
+	c.resetOnCleanup()
+
+	cmd := exec.Command(c.bin, "--root", c.root, "--lang", c.lang, "start", "tahap-1")
+	cmd.Env = append(cliEnv(), "SHELL=/bin/sh", "TERM=xterm")
+	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 120})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ptmx.Close()
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	con := newConsole(t, ptmx)
+	const last = "Quit (your progress is saved)"
+
+	con.expect("Build the first house")
+	con.choose(last, actionRun)
+	con.expect("Passed! +10 of 10 points")
+
+	con.expect("The father is PID 1")
+	con.choose(last, actionShell)
+	const marker = "[rt-lab tahap-1 step 2/5]"
+	con.expect(marker)
+	con.send("rt-lab run-container rumah-jakarta -- cat /proc/1/comm" + keyEnter)
+	con.expect(marker)
+	con.send("exit" + keyEnter)
+	con.expect("Back in the lesson")
+	con.expect("Passed! +10 of 10 points")
+
+	con.expect("A new family member")
+	con.choose(last, actionCheck)
+	con.expect("Not passed yet.")
+	con.expect("Stuck?")
+	con.choose(last, actionRun)
+	con.expect("Passed! +10 of 10 points")
+
+	con.expect("The house name plate")
+	con.expect(last)
+	con.waitRaw()
+	con.send(keyCtrlC)
+	con.expect("See you later!")
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("rt-lab start: %v\n%s", err, con.output())
+	}
+
+	p, err := LoadProgress(c.root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wants := map[string]How{"bangun-rumah": HowSolution, "ayah-pid-1": HowChecked, "keluarga": HowSolution}
+	for id, how := range wants {
+		if sp := p.Lookup("tahap-1", id); !sp.Done || sp.How != how {
+			t.Errorf("step %s = %+v, want done by %s", id, sp, how)
+		}
+	}
+	if sp := p.Stages["tahap-1"]; sp == nil || sp.CurrentStep != "nama-rumah" {
+		t.Errorf("current step = %+v, want nama-rumah", sp)
+	}
+}

@@ -1,0 +1,55 @@
+package tutor
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/AlecAivazis/survey/v2"
+	"github.com/AlecAivazis/survey/v2/terminal"
+
+	"github.com/rt-lab/rt-lab/locales"
+)
+
+// survey's templates hold a few English words. They are package variables, so
+// they are rewritten once per language before each prompt; rt-lab uses one
+// language per process.
+var (
+	surveyMu       sync.Mutex
+	selectTemplate = survey.SelectQuestionTemplate
+	confirmTmpl    = survey.ConfirmQuestionTemplate
+)
+
+func localizeSurvey(p *locales.Printer) {
+	survey.SelectQuestionTemplate = strings.Replace(selectTemplate,
+		"[Use arrows to move, type to filter", "["+p.T("PromptSelectHelp", nil), 1)
+	survey.ConfirmQuestionTemplate = strings.Replace(confirmTmpl,
+		"{{.Answer}}", `{{if eq .Answer "Yes"}}`+p.T("PromptYes", nil)+`{{else}}`+p.T("PromptNo", nil)+`{{end}}`, 1)
+}
+
+// Select asks the student to pick one of options on the terminal and returns its
+// index. Ctrl-C returns terminal.InterruptErr.
+func Select(p *locales.Printer, in, out *os.File, message string, options []string) (int, error) {
+	surveyMu.Lock()
+	defer surveyMu.Unlock()
+	localizeSurvey(p)
+	var index int
+	prompt := &survey.Select{Message: message, Options: options, PageSize: len(options)}
+	err := survey.AskOne(prompt, &index, survey.WithStdio(in, out, out))
+	return index, err
+}
+
+// Confirm asks a yes or no question on the terminal; the default is no, and so
+// is Ctrl-C.
+func Confirm(p *locales.Printer, in, out *os.File, message string) (bool, error) {
+	surveyMu.Lock()
+	defer surveyMu.Unlock()
+	localizeSurvey(p)
+	var yes bool
+	err := survey.AskOne(&survey.Confirm{Message: message}, &yes, survey.WithStdio(in, out, out))
+	if errors.Is(err, terminal.InterruptErr) {
+		return false, nil
+	}
+	return yes, err
+}
