@@ -5,6 +5,7 @@ package checker
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/rt-lab/rt-lab/lessons"
@@ -68,7 +69,15 @@ var probes = map[string]probe{
 	"hostname":        {[]string{"name", "hostname"}, checkHostname},
 	"own-namespace":   {[]string{"name", "ns"}, checkOwnNamespace},
 	"only-loopback":   {[]string{"name"}, checkOnlyLoopback},
+	"memory-limit":    {[]string{"name", "mib"}, checkMemoryLimit},
+	"cpu-limit":       {[]string{"name", "percent"}, checkCPULimit},
+	"pids-limit":      {[]string{"name", "max"}, checkPidsLimit},
+	"oom-kill":        {[]string{"name"}, checkOOMKill},
+	"cpu-throttled":   {[]string{"name"}, checkCPUThrottled},
 }
+
+// numericParams are the parameters whose value must be a whole number above 0.
+var numericParams = []string{"mib", "percent", "max"}
 
 // IDs returns the known check ids, sorted.
 func IDs() []string {
@@ -124,6 +133,13 @@ func validateParams(p *locales.Printer, check string, with map[string]string) st
 	if name, ok := with["name"]; ok {
 		if err := runtime.ValidateName(name); err != nil {
 			return p.Tf("CheckBadParam", "Check", check, "Param", "name", "Value", name)
+		}
+	}
+	for _, key := range numericParams {
+		if v, ok := with[key]; ok {
+			if n, err := strconv.ParseInt(v, 10, 64); err != nil || n <= 0 || strconv.FormatInt(n, 10) != v {
+				return p.Tf("CheckBadParam", "Check", check, "Param", key, "Value", v)
+			}
 		}
 	}
 	if ns, ok := with["ns"]; ok && !slices.Contains(namespaceKinds, ns) {
