@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rt-lab/rt-lab/internal/procfs"
+	"github.com/rt-lab/rt-lab/lessons"
 	"github.com/rt-lab/rt-lab/runtime"
 )
 
@@ -128,6 +129,7 @@ func TestCgroupChecksHandMadeGroup(t *testing.T) {
 	assertResult(t, run(env, "cpu-limit", "name", "rumah-hemat", "percent", "25"), false, "needs 25 %")
 	assertResult(t, run(env, "pids-limit", "name", "rumah-hemat", "max", "64"), true, "pids.max: 64")
 	assertResult(t, run(env, "oom-kill", "name", "rumah-hemat"), false, "has not killed")
+	assertAnswers(t, env)
 	assertResult(t, run(env, "cpu-throttled", "name", "rumah-hemat"), false, "never held it back")
 
 	// dd with a 100 MiB block allocates and fills a 100 MiB buffer: more than the
@@ -198,4 +200,21 @@ func waitForMember(t *testing.T, housePID int, comm string) int {
 	}
 	t.Fatalf("no process %s appeared in the house", comm)
 	return 0
+}
+
+// assertAnswers grades a question step about rumah-hemat's 64 MiB quota.
+func assertAnswers(t *testing.T, env *Env) {
+	t.Helper()
+	step := &lessons.Step{ID: "tanya", Points: 5, Checks: []lessons.Check{
+		{Check: "answer", With: map[string]string{"name": "rumah-hemat", "value": "memory-mib"}}}}
+	if got, res, ok := Answer(env, step); !ok || got != "64" {
+		t.Errorf("Answer = %q, %v (%v), want 64", got, ok, res.Evidence)
+	}
+	for answer, want := range map[string]bool{"64": true, "064": true, "128": false, "": false} {
+		env.Answers = map[string]string{"tanya": answer}
+		if res := GradeStep(env, step); res.Passed != want {
+			t.Errorf("answer %q: passed %v, want %v; evidence %v", answer, res.Passed, want, res.Evidence)
+		}
+	}
+	env.Answers = nil
 }

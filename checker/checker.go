@@ -17,6 +17,9 @@ import (
 type Env struct {
 	Runtime *runtime.Runtime
 	P       *locales.Printer
+	// Answers maps a question step's id to the student's answer, for the stage
+	// being graded. The answer check compares it with the kernel.
+	Answers map[string]string
 }
 
 func (env *Env) printer() *locales.Printer {
@@ -74,6 +77,7 @@ var probes = map[string]probe{
 	"pids-limit":      {[]string{"name", "max"}, checkPidsLimit},
 	"oom-kill":        {[]string{"name"}, checkOOMKill},
 	"cpu-throttled":   {[]string{"name"}, checkCPUThrottled},
+	"answer":          {[]string{"name", "value"}, checkAnswer},
 }
 
 // numericParams are the parameters whose value must be a whole number above 0.
@@ -101,10 +105,18 @@ func Params(id string) ([]string, bool) {
 // Run executes one check. An unknown check id, a missing parameter or an invalid
 // parameter value fails with evidence saying so.
 func Run(env *Env, c lessons.Check) Result {
-	p := env.printer()
+	if bad := lessonProblem(env.printer(), c); bad != nil {
+		return *bad
+	}
+	return probes[c.Check].run(env, c.With)
+}
+
+// lessonProblem returns a failed Result when c names an unknown check or lacks
+// a valid parameter: a mistake in the lesson file, not in the student's work.
+func lessonProblem(p *locales.Printer, c lessons.Check) *Result {
 	pr, ok := probes[c.Check]
 	if !ok {
-		return Result{
+		return &Result{
 			Evidence: []string{p.Tf("CheckUnknown", "Check", c.Check, "Known", strings.Join(IDs(), ", "))},
 			Expected: p.T("CheckExpectLessonFix", nil),
 		}
@@ -116,16 +128,16 @@ func Run(env *Env, c lessons.Check) Result {
 		}
 	}
 	if len(missing) > 0 {
-		return Result{
+		return &Result{
 			Evidence: []string{p.Tf("CheckMissingParams", "Check", c.Check, "Missing", strings.Join(missing, ", "),
 				"Required", strings.Join(pr.params, ", "))},
 			Expected: p.T("CheckExpectLessonFix", nil),
 		}
 	}
 	if msg := validateParams(p, c.Check, c.With); msg != "" {
-		return Result{Evidence: []string{msg}, Expected: p.T("CheckExpectLessonFix", nil)}
+		return &Result{Evidence: []string{msg}, Expected: p.T("CheckExpectLessonFix", nil)}
 	}
-	return pr.run(env, c.With)
+	return nil
 }
 
 // validateParams returns a message for the first invalid parameter value, or "".
@@ -141,6 +153,10 @@ func validateParams(p *locales.Printer, check string, with map[string]string) st
 				return p.Tf("CheckBadParam", "Check", check, "Param", key, "Value", v)
 			}
 		}
+	}
+	if v, ok := with["value"]; ok && !slices.Contains(answerValues, v) {
+		return p.Tf("CheckBadParamChoice", "Check", check, "Param", "value", "Value", v,
+			"Choices", strings.Join(answerValues, ", "))
 	}
 	if ns, ok := with["ns"]; ok && !slices.Contains(namespaceKinds, ns) {
 		return p.Tf("CheckBadParamChoice", "Check", check, "Param", "ns", "Value", ns,
@@ -167,7 +183,7 @@ func GradeStep(env *Env, step *lessons.Step) StepResult {
 	}
 	var expected []string
 	for _, c := range step.Checks {
-		r := Run(env, c)
+		r := Run(env, withAnswer(env, step, c))
 		res.Evidence = appendNew(res.Evidence, r.Evidence...)
 		if !r.Passed {
 			res.Passed = false

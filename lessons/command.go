@@ -19,3 +19,7 @@ func SplitCommand(line string) ([]string, error) {
 	}
 	return args, nil
 }
+
+// AnswerCheck is the check that compares a question step's answer with the
+// kernel; the checker adds the student's answer to its parameters.
+const AnswerCheck = "answer"

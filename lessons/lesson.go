@@ -3,7 +3,11 @@
 // student runs, the solution, the checks and progressive hints.
 package lessons
 
-import "github.com/rt-lab/rt-lab/locales"
+import (
+	"strings"
+
+	"github.com/rt-lab/rt-lab/locales"
+)
 
 // Text is one piece of lesson text in both languages.
 type Text struct {
@@ -45,6 +49,40 @@ type Step struct {
 	Solution []string `yaml:"solution"` // run by --auto and "run it for me"
 	Checks   []Check  `yaml:"checks"`   // all must pass
 	Hints    []Text   `yaml:"hints"`    // shown one more at a time
+	// Question, when set, makes the step a question: the student types an answer,
+	// and an "answer" check compares it with a value read from the kernel.
+	Question *Question `yaml:"question"`
+}
+
+// Question is what a question step asks, the form its answer must take, and the
+// message for an answer in another form.
+type Question struct {
+	Text    Text   `yaml:"text"`
+	Format  string `yaml:"format"`  // one of AnswerFormats
+	Invalid Text   `yaml:"invalid"` // shown when an answer does not match Format
+}
+
+// AnswerFormats are the forms a question's answer can take: "integer" is a whole
+// number of decimal digits (leading zeros allowed, no sign, no unit), and "text"
+// is any text that is not empty.
+var AnswerFormats = []string{"integer", "text"}
+
+// Accepts reports whether answer has the question's form. Spaces around it are
+// ignored.
+func (q *Question) Accepts(answer string) bool {
+	answer = strings.TrimSpace(answer)
+	if answer == "" {
+		return false
+	}
+	if q.Format != "integer" {
+		return true
+	}
+	for _, r := range answer {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return len(answer) <= 18
 }
 
 // Check is one kernel probe with its parameters.

@@ -2,6 +2,7 @@ package lessons
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/rt-lab/rt-lab/locales"
@@ -163,6 +164,29 @@ func (v *validator) stepFields(st *Stage, step *Step) {
 	}
 	for i, c := range step.Checks {
 		v.check(fmt.Sprintf("checks[%d]", i), c)
+	}
+	v.question(step)
+}
+
+// question checks a question step's texts and format, and that a question step
+// and an "answer" check always come together.
+func (v *validator) question(step *Step) {
+	hasAnswerCheck := slices.ContainsFunc(step.Checks, func(c Check) bool { return c.Check == AnswerCheck })
+	q := step.Question
+	switch {
+	case q == nil && hasAnswerCheck:
+		v.add("question", "LessonProblemNoQuestion", "Check", AnswerCheck)
+		return
+	case q == nil:
+		return
+	case !hasAnswerCheck:
+		v.add("checks", "LessonProblemNoAnswerCheck", "Check", AnswerCheck)
+	}
+	v.text("question.text", q.Text)
+	v.text("question.invalid", q.Invalid)
+	if !slices.Contains(AnswerFormats, q.Format) {
+		v.add("question.format", "LessonProblemAnswerFormat", "Format", q.Format,
+			"Choices", strings.Join(AnswerFormats, ", "))
 	}
 }
 

@@ -8,9 +8,9 @@ import (
 	"github.com/rt-lab/rt-lab/locales"
 )
 
-// fakeChecks knows one check, "house-running", which needs "name".
+// fakeChecks knows two checks, "house-running" and "answer", which need "name".
 func fakeChecks(id string) ([]string, bool) {
-	if id == "house-running" {
+	if id == "house-running" || id == "answer" {
 		return []string{"name"}, true
 	}
 	return nil, false
@@ -33,6 +33,26 @@ func validStage() *lessons.Stage {
 		ID: "tahap-7", Number: 7, Status: lessons.StatusReady, File: "tahap-7.yaml",
 		Title: both("stage"), Intro: both("intro"), Containers: []string{"rumah-x"},
 		Steps: []*lessons.Step{step("satu"), step("dua")},
+	}
+}
+
+func question() *lessons.Question {
+	return &lessons.Question{Text: both("question"), Format: "integer", Invalid: both("invalid")}
+}
+
+func TestQuestionAccepts(t *testing.T) {
+	q := question()
+	for answer, want := range map[string]bool{
+		"64": true, " 064 ": true, "": false, "64MB": false, "-1": false, "1e3": false, "6 4": false,
+		"1234567890123456789": false,
+	} {
+		if got := q.Accepts(answer); got != want {
+			t.Errorf("Accepts(%q) = %v, want %v", answer, got, want)
+		}
+	}
+	q.Format = "text"
+	if !q.Accepts("cpu") || q.Accepts("  ") {
+		t.Errorf("text format: Accepts(cpu) must hold and Accepts(blank) must not")
 	}
 }
 
@@ -73,6 +93,20 @@ func TestValidateReportsProblems(t *testing.T) {
 		{"id does not match number", func(st *lessons.Stage) { st.Number = 8 }, "", "id", "LessonProblemStageID"},
 		{"file name does not match id", func(st *lessons.Stage) { st.File = "tahap-77.yaml" }, "", "", "LessonProblemFileName"},
 		{"no steps", func(st *lessons.Stage) { st.Steps = nil }, "", "steps", "LessonProblemNoSteps"},
+		{"question without answer check", func(st *lessons.Stage) { st.Steps[0].Question = question() }, "satu", "checks", "LessonProblemNoAnswerCheck"},
+		{"answer check without question", func(st *lessons.Stage) {
+			st.Steps[0].Checks = append(st.Steps[0].Checks, lessons.Check{Check: "answer", With: map[string]string{"name": "rumah-x"}})
+		}, "satu", "question", "LessonProblemNoQuestion"},
+		{"unknown answer format", func(st *lessons.Stage) {
+			st.Steps[0].Checks = append(st.Steps[0].Checks, lessons.Check{Check: "answer", With: map[string]string{"name": "rumah-x"}})
+			st.Steps[0].Question = question()
+			st.Steps[0].Question.Format = "float"
+		}, "satu", "question.format", "LessonProblemAnswerFormat"},
+		{"question invalid text missing", func(st *lessons.Stage) {
+			st.Steps[0].Checks = append(st.Steps[0].Checks, lessons.Check{Check: "answer", With: map[string]string{"name": "rumah-x"}})
+			st.Steps[0].Question = question()
+			st.Steps[0].Question.Invalid.EN = ""
+		}, "satu", "question.invalid.en", "LessonProblemTextMissing"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -83,11 +83,22 @@ func (a *App) runStart(opts *startOptions) error {
 
 	env := &checker.Env{Runtime: r, P: a.P}
 	t := &tutor.Tutor{
-		Stage:   stage,
-		Next:    nextStage(stages, stage),
-		Root:    root,
-		P:       a.P,
-		Grade:   func(step *lessons.Step) checker.StepResult { return checker.GradeStep(env, step) },
+		Stage: stage,
+		Next:  nextStage(stages, stage),
+		Root:  root,
+		P:     a.P,
+		Grade: func(step *lessons.Step) checker.StepResult {
+			// Answers to question steps live in the progress file; load them fresh,
+			// since the tutor saves each answer just before grading.
+			if prog, err := tutor.LoadProgress(root); err == nil {
+				env.Answers = prog.Answers(stage.ID)
+			}
+			return checker.GradeStep(env, step)
+		},
+		Answer: func(step *lessons.Step) (string, bool) {
+			answer, _, ok := checker.Answer(env, step)
+			return answer, ok
+		},
 		Runner:  runner,
 		Out:     a.Stdout,
 		Err:     a.Stderr,

@@ -35,6 +35,9 @@ func (t *Tutor) Auto() (bool, error) {
 
 		var output bytes.Buffer
 		runErr := t.Runner.RunSolution(step.Solution, &output, &output)
+		if err := t.fillAnswer(step); err != nil {
+			return false, err
+		}
 		res := t.Grade(step)
 		score := fmt.Sprintf("%d/%d", res.Points, res.Max)
 		if res.Passed {

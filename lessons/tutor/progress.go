@@ -48,7 +48,8 @@ type StepProgress struct {
 	How        How       `json:"how,omitempty"`
 	Points     int       `json:"points,omitempty"` // awarded when the checks passed
 	HintsShown int       `json:"hints_shown,omitempty"`
-	At         time.Time `json:"at,omitzero"` // when Done or How last changed
+	Answer     string    `json:"answer,omitempty"` // a question step's last answer
+	At         time.Time `json:"at,omitzero"`      // when Done or How last changed
 }
 
 // ProgressPath returns the progress file of root.
@@ -228,4 +229,17 @@ func (p *Progress) finish(stage *lessons.Stage, index int, how How, points int, 
 			break
 		}
 	}
+}
+
+// Answers returns the saved answers of stageID's question steps, by step id.
+func (p *Progress) Answers(stageID string) map[string]string {
+	out := map[string]string{}
+	if sp := p.Stages[stageID]; sp != nil {
+		for id, st := range sp.Steps {
+			if st != nil && st.Answer != "" {
+				out[id] = st.Answer
+			}
+		}
+	}
+	return out
 }

@@ -53,3 +53,14 @@ func Confirm(p *locales.Printer, in, out *os.File, message string) (bool, error)
 	}
 	return yes, err
 }
+
+// Input asks for one line of text on the terminal. Ctrl-C returns
+// terminal.InterruptErr.
+func Input(p *locales.Printer, in, out *os.File, message string) (string, error) {
+	surveyMu.Lock()
+	defer surveyMu.Unlock()
+	localizeSurvey(p)
+	var answer string
+	err := survey.AskOne(&survey.Input{Message: message}, &answer, survey.WithStdio(in, out, out))
+	return answer, err
+}

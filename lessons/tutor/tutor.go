@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/AlecAivazis/survey/v2/terminal"
@@ -34,6 +35,9 @@ type Tutor struct {
 	Err     io.Writer
 	Color   bool
 	Command string // how the student runs rt-lab, such as "sudo rt-lab"
+	// Answer returns the right answer to a question step from the kernel, for
+	// --auto and "run it for me"; checker.Answer in production.
+	Answer func(step *lessons.Step) (string, bool)
 
 	style style
 	now   func() time.Time
@@ -41,6 +45,8 @@ type Tutor struct {
 	// Tests replace both.
 	ask   func(message string, options []string) (int, error)
 	shell func(marker string) error
+	// askText asks a question step's question and returns the typed answer.
+	askText func(message string) (string, error)
 }
 
 // Menu entries, in the order shown.
@@ -76,6 +82,9 @@ func (t *Tutor) Interactive(in, out *os.File) error {
 	}
 	if t.shell == nil {
 		t.shell = func(marker string) error { return t.Runner.RunShell(marker, in, out) }
+	}
+	if t.askText == nil {
+		t.askText = func(msg string) (string, error) { return Input(t.P, in, out, msg) }
 	}
 
 	prog, err := UpdateProgress(t.Root, func(p *Progress) error {
@@ -199,6 +208,12 @@ func (t *Tutor) hintsShown(step *lessons.Step) (int, error) {
 // moves on.
 func (t *Tutor) check(index int, how How) (bool, error) {
 	step := t.Stage.Steps[index]
+	if step.Question != nil && how == HowChecked {
+		answered, err := t.askQuestion(step)
+		if err != nil || !answered {
+			return false, err
+		}
+	}
 	res := t.Grade(step)
 	shown, err := t.hintsShown(step)
 	if err != nil {
@@ -218,6 +233,47 @@ func (t *Tutor) check(index int, how How) (bool, error) {
 	points, max, _ := prog.Score(t.Stage)
 	t.printf("  %s\n", t.style.dim(t.P.Tf("TutorSaved", "Number", t.Stage.Number, "Points", points, "Max", max)))
 	return true, nil
+}
+
+// askQuestion asks step's question until the answer has the required form, and
+// saves it. It returns false when the student leaves the question with Ctrl-C.
+func (t *Tutor) askQuestion(step *lessons.Step) (bool, error) {
+	q := step.Question
+	for {
+		answer, err := t.askText(q.Text.In(t.P.Lang))
+		if errors.Is(err, terminal.InterruptErr) || errors.Is(err, io.EOF) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		if q.Accepts(answer) {
+			return true, t.saveAnswer(step, strings.TrimSpace(answer))
+		}
+		t.printf("%s %s\n", t.style.red(markFail), q.Invalid.In(t.P.Lang))
+	}
+}
+
+// fillAnswer saves the right answer to a question step, read from the kernel,
+// as "run it for me" and --auto do. It does nothing for other steps.
+func (t *Tutor) fillAnswer(step *lessons.Step) error {
+	if step.Question == nil || t.Answer == nil {
+		return nil
+	}
+	answer, ok := t.Answer(step)
+	if !ok {
+		return nil
+	}
+	t.printf("  %s\n", t.P.Tf("TutorAnswerFilled", "Question", step.Question.Text.In(t.P.Lang), "Answer", answer))
+	return t.saveAnswer(step, answer)
+}
+
+func (t *Tutor) saveAnswer(step *lessons.Step, answer string) error {
+	_, err := UpdateProgress(t.Root, func(p *Progress) error {
+		p.Stage(t.Stage.ID).Step(step.ID).Answer = answer
+		return nil
+	})
+	return err
 }
 
 // openShell runs a host shell for the step and checks the step when the student
@@ -284,6 +340,9 @@ func (t *Tutor) runForMe(index int) (bool, error) {
 	t.printf("\n%s\n", s.bold(p.T("TutorRunning", nil)))
 	if err := t.Runner.RunSolution(step.Solution, t.Out, t.Out); err != nil {
 		t.printf("%s %s\n", s.yellow("!"), p.Tf("TutorRunFailed", "Error", err.Error()))
+	}
+	if err := t.fillAnswer(step); err != nil {
+		return false, err
 	}
 	return t.check(index, HowSolution)
 }

@@ -1,0 +1,125 @@
+package checker
+
+import (
+	"maps"
+	"strconv"
+	"strings"
+
+	"github.com/rt-lab/rt-lab/lessons"
+)
+
+// answerValues are the values of the answer check's value parameter: each names
+// a live kernel value of the house that a question step asks about.
+var answerValues = []string{"memory-mib", "cpu-percent", "pids-max"}
+
+// answerParam is the parameter GradeStep adds to an answer check: the student's
+// answer from Env.Answers.
+const answerParam = "answer"
+
+// kernelValue reads value (one of answerValues) for house name from the kernel.
+// On failure it returns the failed Result instead.
+func kernelValue(env *Env, name, value string) (string, []string, *Result) {
+	p := env.printer()
+	expected := p.Tf("CheckExpectAnswer", "Name", name)
+	switch value {
+	case "memory-mib":
+		dir, v2, ev, fail := houseCgroup(env, name, "memory", expected)
+		if fail != nil {
+			return "", nil, fail
+		}
+		v, err := memoryLimit(dir, v2)
+		if err != nil {
+			r := readFailed(p, ev, err, expected)
+			return "", nil, &r
+		}
+		if v.Unlimited {
+			return "", nil, &Result{Evidence: append(ev, p.Tf("CheckMemUnlimited", "File", v.File, "Raw", v.Raw)),
+				Expected: expected}
+		}
+		return strconv.FormatInt(v.N/mib, 10), append(ev, p.Tf("CheckCgroupFile", "File", v.File, "Raw", v.Raw)), nil
+	case "cpu-percent":
+		dir, v2, ev, fail := houseCgroup(env, name, "cpu", expected)
+		if fail != nil {
+			return "", nil, fail
+		}
+		quota, period, err := cpuQuota(dir, v2)
+		if err != nil {
+			r := readFailed(p, ev, err, expected)
+			return "", nil, &r
+		}
+		if quota.Unlimited || period.N <= 0 {
+			return "", nil, &Result{Evidence: append(ev, p.Tf("CheckCPUUnlimited", "File", quota.File, "Raw", quota.Raw)),
+				Expected: expected}
+		}
+		got := strconv.FormatInt(quota.N*100/period.N, 10)
+		return got, append(ev, p.Tf("CheckCPULimit", "File", quota.File, "Quota", quota.N, "Period", period.N,
+			"Percent", got)), nil
+	default: // pids-max
+		dir, _, ev, fail := houseCgroup(env, name, "pids", expected)
+		if fail != nil {
+			return "", nil, fail
+		}
+		v, err := readCgroupInt(dir + "/pids.max")
+		if err != nil {
+			r := readFailed(p, ev, err, expected)
+			return "", nil, &r
+		}
+		return v.Raw, append(ev, p.Tf("CheckCgroupFile", "File", v.File, "Raw", v.Raw)), nil
+	}
+}
+
+// checkAnswer compares the student's answer with the kernel's value. Leading
+// zeros do not matter ("064" is 64).
+func checkAnswer(env *Env, with map[string]string) Result {
+	p := env.printer()
+	name, answer := with["name"], strings.TrimSpace(with[answerParam])
+	want, ev, fail := kernelValue(env, name, with["value"])
+	if fail != nil {
+		return *fail
+	}
+	expected := p.Tf("CheckExpectAnswer", "Name", name)
+	if answer == "" {
+		return Result{Evidence: append(ev, p.T("CheckAnswerMissing", nil)), Expected: expected}
+	}
+	if n, err := strconv.ParseInt(answer, 10, 64); err == nil {
+		answer = strconv.FormatInt(n, 10)
+	}
+	if answer != want {
+		return Result{Evidence: append(ev, p.Tf("CheckAnswerWrong", "Answer", answer)), Expected: expected}
+	}
+	return Result{Passed: true, Evidence: append(ev, p.Tf("CheckAnswerRight", "Answer", answer))}
+}
+
+// withAnswer returns c with the student's answer to step added, for an answer
+// check; other checks come back unchanged.
+func withAnswer(env *Env, step *lessons.Step, c lessons.Check) lessons.Check {
+	if c.Check != lessons.AnswerCheck {
+		return c
+	}
+	with := maps.Clone(c.With)
+	if with == nil {
+		with = map[string]string{}
+	}
+	with[answerParam] = env.Answers[step.ID]
+	return lessons.Check{Check: c.Check, With: with}
+}
+
+// Answer returns the right answer to question step, read from the kernel now:
+// what --auto and "run it for me" type for the student. ok is false when the
+// step has no answer check or the value cannot be read; res then says why.
+func Answer(env *Env, step *lessons.Step) (answer string, res Result, ok bool) {
+	for _, c := range step.Checks {
+		if c.Check != lessons.AnswerCheck {
+			continue
+		}
+		if bad := lessonProblem(env.printer(), c); bad != nil {
+			return "", *bad, false
+		}
+		want, _, fail := kernelValue(env, c.With["name"], c.With["value"])
+		if fail != nil {
+			return "", *fail, false
+		}
+		return want, Result{}, true
+	}
+	return "", Result{}, false
+}
