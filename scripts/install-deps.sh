@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install what rt-lab needs to build, run and test on Debian or Ubuntu:
 # busybox-static, iputils-ping, iproute2, tmux, ca-certificates, make, git,
-# Go 1.21 or newer, and qemu-system-x86 and cpio for the cgroup v2 tests in a
-# virtual machine (make test-vm). Run as root. Only missing packages are
+# Go 1.21 or newer, qemu-system-x86 and cpio for the cgroup v2 tests in a
+# virtual machine (make test-vm), and chromium, which only the test of the
+# `rt-lab report` HTML page uses (headless, local files only). Run as root. Only missing packages are
 # installed, so a second run changes nothing.
 #
 # Exit status: 0 everything is installed, 1 an install step failed, 2 usage error,
@@ -12,7 +13,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
 readonly PACKAGES=(busybox-static iputils-ping iproute2 tmux ca-certificates make git
-	qemu-system-x86 cpio)
+	qemu-system-x86 cpio chromium)
 readonly MIN_GO_MINOR=21
 readonly BACKPORTS_LIST=/etc/apt/sources.list.d/rt-lab-backports.list
 
@@ -64,6 +65,7 @@ Install these with your system's package manager, then run 'make build':
   - for 'make test-vm' (part of 'make test'): qemu-system-x86_64 and cpio; the
     test also needs apt-get and dpkg-deb to fetch a Debian kernel, so it skips
     without them
+  - for the test of the 'rt-lab report' HTML page: chromium (headless)
 EOF
 }
 
