@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Install what rt-lab needs to build, run and test on Debian or Ubuntu:
 # busybox-static, iputils-ping, iproute2, tmux, ca-certificates, make, git,
-# Go 1.21 or newer, qemu-system-x86 and cpio for the cgroup v2 tests in a
-# virtual machine (make test-vm), and chromium, which only the test of the
-# `rt-lab report` HTML page uses (headless, local files only). Run as root. Only missing packages are
+# Go 1.21 or newer, and qemu-system-x86 and cpio for the cgroup v2 tests in a
+# virtual machine (make test-vm). Only the test of the `rt-lab report` HTML page
+# uses chromium, headless and on local files. Run as root. Only missing packages are
 # installed, so a second run changes nothing.
 #
 # Exit status: 0 everything is installed, 1 an install step failed, 2 usage error,
