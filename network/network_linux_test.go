@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,7 +20,7 @@ import (
 
 // newHostNetwork opens a network in a new temporary root with a subnet that no
 // host route uses, and removes its bridge and links when the test ends.
-func newHostNetwork(t *testing.T) *Network {
+func newHostNetwork(t testing.TB) *Network {
 	t.Helper()
 	testutil.RequireRoot(t)
 	root := t.TempDir()
@@ -41,7 +43,7 @@ func newHostNetwork(t *testing.T) *Network {
 
 // startInNewNetns starts a sleeping process in a new network namespace and
 // returns its PID. The namespace lives until the process is killed at cleanup.
-func startInNewNetns(t *testing.T) int {
+func startInNewNetns(t testing.TB) int {
 	t.Helper()
 	cmd := exec.Command("sleep", "infinity")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
@@ -431,6 +433,105 @@ func TestAttachConcurrent(t *testing.T) {
 		}
 		if err := ping(pids["rumah-0"], a.Address); err != nil {
 			t.Error(err)
+		}
+	}
+}
+
+func TestRemoveOrphanLinks(t *testing.T) {
+	n := newHostNetwork(t)
+	kept := mustAttach(t, n, "rumah-jakarta", startInNewNetns(t))
+	gone := mustAttach(t, n, "rumah-bandung", startInNewNetns(t))
+	// A delete cut short after Release leaves the host end behind.
+	if err := n.Release("rumah-bandung"); err != nil {
+		t.Fatal(err)
+	}
+
+	removed, err := n.RemoveOrphanLinks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(removed) != 1 || removed[0] != gone.HostLink() {
+		t.Errorf("removed %v, want only %s", removed, gone.HostLink())
+	}
+	if _, err := netlink.LinkByName(gone.HostLink()); !isLinkNotFound(err) {
+		t.Errorf("orphan %s still exists: %v", gone.HostLink(), err)
+	}
+	if _, err := netlink.LinkByName(kept.HostLink()); err != nil {
+		t.Errorf("link %s of a known house was removed: %v", kept.HostLink(), err)
+	}
+}
+
+// startChrooted starts busybox sleep with root as its root folder and returns
+// its PID, so /proc/PID/root leads to root as it does to a container's root.
+func startChrooted(t *testing.T, root string) int {
+	t.Helper()
+	busybox, err := exec.LookPath("busybox")
+	if err != nil {
+		t.Fatalf("busybox: %v", err)
+	}
+	data, err := os.ReadFile(busybox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(root, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "bin/busybox"), data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := &exec.Cmd{
+		Path:        "/bin/busybox", // resolved after the chroot
+		Args:        []string{"busybox", "sleep", "100000"},
+		SysProcAttr: &syscall.SysProcAttr{Chroot: root},
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start busybox sleep in %s: %v", root, err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	return cmd.Process.Pid
+}
+
+func TestWriteHostsThroughProcRoot(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := t.TempDir()
+	pid := startChrooted(t, root)
+	// An absolute link, as a container could make, must resolve inside its
+	// root and not to the host's /etc.
+	if err := os.Symlink("/data", filepath.Join(root, "etc")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(root, "data"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := WriteHosts(fmt.Sprintf("/proc/%d/root", pid), []byte("10.0.0.2\trumah\n")); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, filepath.Join(root, "data/hosts")); got != "10.0.0.2\trumah\n" {
+		t.Errorf("hosts inside the root = %q", got)
+	}
+}
+
+// BenchmarkAttachDetach measures connecting one container and disconnecting
+// it again on a bridge that already exists.
+func BenchmarkAttachDetach(b *testing.B) {
+	n := newHostNetwork(b)
+	pid := startInNewNetns(b)
+	if _, err := n.Allocate("rumah-jakarta"); err != nil {
+		b.Fatal(err)
+	}
+	if err := n.EnsureBridge(); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if err := n.AttachPID("rumah-jakarta", pid); err != nil {
+			b.Fatal(err)
+		}
+		if err := n.Detach("rumah-jakarta"); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

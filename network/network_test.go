@@ -11,7 +11,7 @@ import (
 
 // freeTestSubnet returns a /24 that no host route uses, derived from root so
 // that two tests pick different ones.
-func freeTestSubnet(t *testing.T, root string) string {
+func freeTestSubnet(t testing.TB, root string) string {
 	t.Helper()
 	p, err := FreeSubnet(root)
 	if err != nil {

@@ -194,3 +194,57 @@ func deleteLink(name string) error {
 	}
 	return nil
 }
+
+// OrphanLinks lists the links attached to the bridge that belong to no
+// allocation, such as the host end of a container deleted during a crash. A
+// stopped container has no link, because its network namespace and both veth
+// ends went away with its processes, so it never shows up here.
+func (n *Network) OrphanLinks() ([]string, error) {
+	bridge, err := netlink.LinkByName(n.cfg.Bridge)
+	if isLinkNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	ports, err := bridgePorts(bridge)
+	if err != nil {
+		return nil, err
+	}
+	all, err := n.Allocations()
+	if err != nil {
+		return nil, err
+	}
+	known := map[string]bool{}
+	for _, a := range all {
+		known[a.HostLink()] = true
+	}
+	var orphans []string
+	for _, p := range ports {
+		if !known[p.Attrs().Name] {
+			orphans = append(orphans, p.Attrs().Name)
+		}
+	}
+	return orphans, nil
+}
+
+// RemoveOrphanLinks deletes the links that OrphanLinks lists and returns their
+// names. It takes ROOT/network.lock, so no Attach runs in between.
+func (n *Network) RemoveOrphanLinks() ([]string, error) {
+	l, err := n.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer l.Unlock()
+
+	orphans, err := n.OrphanLinks()
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range orphans {
+		if err := deleteLink(name); err != nil {
+			return nil, err
+		}
+	}
+	return orphans, nil
+}
