@@ -140,8 +140,12 @@ func (n *Network) RemoveBridge(force bool) error {
 			return err
 		}
 	}
-	if err := n.removeNAT(); err != nil {
-		return err
+	// Without NAT in the config, nftables is not touched, so a kernel without
+	// nf_tables can still remove the bridge.
+	if n.cfg.NAT || n.cfg.IPForwardChanged {
+		if err := n.removeNAT(); err != nil {
+			return err
+		}
 	}
 	if link == nil {
 		return nil
