@@ -128,7 +128,9 @@ type Manager interface {
 	AddProc(pid int) error
 	// AddThread moves the single thread tid into the group, so that the
 	// processes it forks start inside. Only v1 allows this; v2 returns
-	// ErrThreadMove.
+	// ErrThreadMove. The caller's goroutine must stay locked to that thread
+	// until it exits, so Go ends the thread, and it must not be the main
+	// thread, which Go parks instead of ending.
 	AddThread(tid int) error
 	// OpenDir opens the group's folder for clone3 CLONE_INTO_CGROUP
 	// (SysProcAttr.UseCgroupFD with CgroupFD set to its Fd). Only v2 allows

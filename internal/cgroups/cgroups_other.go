@@ -16,6 +16,9 @@ func New(cfg Config) (Manager, error) { return nil, errors.ErrUnsupported }
 // ForProcess fails: cgroups exist only on Linux.
 func ForProcess(pid int) (Manager, error) { return nil, errors.ErrUnsupported }
 
+// CheckControllers fails: cgroups exist only on Linux.
+func CheckControllers(v Version, base string) error { return errors.ErrUnsupported }
+
 // ForGroups fails: cgroups exist only on Linux.
 func ForGroups(v Version, base string, groups ProcGroups) (Manager, error) {
 	return nil, errors.ErrUnsupported

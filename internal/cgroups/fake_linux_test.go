@@ -256,6 +256,9 @@ func TestV1MissingController(t *testing.T) {
 	if usererr.ExitCode(err) != usererr.ExitEnvironment {
 		t.Errorf("exit status %d, want %d", usererr.ExitCode(err), usererr.ExitEnvironment)
 	}
+	if err := CheckControllers(V1, base); !usererr.Is(err, "ErrCgroupNoController") {
+		t.Errorf("CheckControllers: %v, want ErrCgroupNoController", err)
+	}
 }
 
 func TestV1AddProcAndThread(t *testing.T) {
@@ -379,6 +382,9 @@ func TestV2MissingController(t *testing.T) {
 	err := m.Create(Limits{})
 	if !usererr.Is(err, "ErrCgroupNoController") || !strings.Contains(err.Error(), "CONFIG_MEMCG") {
 		t.Errorf("error %v, want ErrCgroupNoController naming CONFIG_MEMCG", err)
+	}
+	if err := CheckControllers(V2, base); !usererr.Is(err, "ErrCgroupNoController") {
+		t.Errorf("CheckControllers: %v, want ErrCgroupNoController", err)
 	}
 }
 

@@ -95,6 +95,20 @@ func ForGroups(v Version, base string, groups ProcGroups) (Manager, error) {
 	return m, nil
 }
 
+// CheckControllers fails with a message naming the kernel option when the host
+// lacks a controller that rt-lab uses. Version 0 detects it, and an empty base
+// means DefaultBase.
+func CheckControllers(v Version, base string) error {
+	v, base, err := resolve(v, base)
+	if err != nil {
+		return err
+	}
+	if v == V2 {
+		return checkV2(base)
+	}
+	return checkV1(base)
+}
+
 func resolve(v Version, base string) (Version, string, error) {
 	if base == "" {
 		base = DefaultBase

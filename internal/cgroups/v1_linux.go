@@ -50,11 +50,8 @@ func (m *v1) Create(limits Limits) (retErr error) {
 	if err := limits.Validate(); err != nil {
 		return err
 	}
-	for _, c := range v1Controllers {
-		root := filepath.Join(m.base, c)
-		if !exists(filepath.Join(root, "cgroup.procs")) {
-			return noController(c, root)
-		}
+	if err := checkV1(m.base); err != nil {
+		return err
 	}
 	for _, c := range v1Controllers {
 		if err := checkEmpty(m.dirs[c]); err != nil {
@@ -75,6 +72,17 @@ func (m *v1) Create(limits Limits) (retErr error) {
 		}
 	}
 	return m.Set(limits)
+}
+
+// checkV1 fails when a controller's hierarchy is not mounted below base.
+func checkV1(base string) error {
+	for _, c := range v1Controllers {
+		root := filepath.Join(base, c)
+		if !exists(filepath.Join(root, "cgroup.procs")) {
+			return noController(c, root)
+		}
+	}
+	return nil
 }
 
 func (m *v1) AddProc(pid int) error   { return m.addTo("cgroup.procs", pid) }

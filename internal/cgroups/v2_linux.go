@@ -40,14 +40,8 @@ func (m *v2) Create(limits Limits) (retErr error) {
 	if err := limits.Validate(); err != nil {
 		return err
 	}
-	available, err := readString(m.base, "cgroup.controllers")
-	if err != nil {
+	if err := checkV2(m.base); err != nil {
 		return err
-	}
-	for _, c := range v2Controllers {
-		if !slices.Contains(strings.Fields(available), c) {
-			return noController(c, filepath.Join(m.base, "cgroup.controllers"))
-		}
 	}
 	if err := checkEmpty(m.dir); err != nil {
 		return err
@@ -75,6 +69,20 @@ func (m *v2) Create(limits Limits) (retErr error) {
 		return err
 	}
 	return m.Set(limits)
+}
+
+// checkV2 fails when the root group at base does not offer a controller.
+func checkV2(base string) error {
+	available, err := readString(base, "cgroup.controllers")
+	if err != nil {
+		return err
+	}
+	for _, c := range v2Controllers {
+		if !slices.Contains(strings.Fields(available), c) {
+			return noController(c, filepath.Join(base, "cgroup.controllers"))
+		}
+	}
+	return nil
 }
 
 // enableControllers adds the missing v2Controllers to dir's cgroup.subtree_control.
