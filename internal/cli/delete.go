@@ -1,10 +1,12 @@
 package cli
 
 import (
-	"github.com/AlecAivazis/survey/v2"
+	"os"
+
 	"github.com/spf13/cobra"
 
 	"github.com/rt-lab/rt-lab/internal/usererr"
+	"github.com/rt-lab/rt-lab/lessons/tutor"
 	"github.com/rt-lab/rt-lab/runtime"
 )
 
@@ -67,10 +69,10 @@ func (a *App) confirm(question, noYesID string, kv ...any) (bool, error) {
 	if !a.stdinIsTerminal() {
 		return false, usererr.New(usererr.Usage, noYesID, kv...)
 	}
-	ok := false
-	err := survey.AskOne(&survey.Confirm{Message: question}, &ok)
-	if err != nil {
-		return false, err
+	in, inOK := a.Stdin.(*os.File)
+	out, outOK := a.Stderr.(*os.File)
+	if !inOK || !outOK {
+		return false, usererr.New(usererr.Usage, noYesID, kv...)
 	}
-	return ok, nil
+	return tutor.Confirm(a.P, in, out, question)
 }

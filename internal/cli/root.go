@@ -60,7 +60,7 @@ func (a *App) Run(args []string) int {
 
 	err := langErr
 	if err == nil {
-		err = root.Execute()
+		err = commandError(root, root.Execute())
 	}
 	if err == nil {
 		return usererr.ExitOK
@@ -97,6 +97,7 @@ func (a *App) newRootCmd() *cobra.Command {
 		},
 	}
 	cmd.CompletionOptions.HiddenDefaultCmd = true
+	cmd.SetFlagErrorFunc(flagError)
 	flags := cmd.PersistentFlags()
 	flags.StringVar(&a.Root, "root", "", p.T("FlagRoot", nil))
 	flags.StringVar(&a.lang, "lang", "", p.T("FlagLang", nil))
@@ -116,9 +117,6 @@ func (a *App) newRootCmd() *cobra.Command {
 		a.newCheckCmd(),
 	)
 	a.localizeHelp(cmd)
-	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return usererr.New(usererr.Usage, "ErrFlag", "Detail", err.Error(), "Command", c.CommandPath())
-	})
 	return cmd
 }
 

@@ -141,24 +141,36 @@ func IsNotExist(err error) bool {
 	return errors.Is(err, os.ErrNotExist) || errors.Is(err, unix.ESRCH)
 }
 
-// SignalCaught reports whether pid has a handler installed for sig (the SigCgt
-// mask of /proc/PID/status). A namespace's init receives from outside only the
-// signals it handles, plus SIGKILL and SIGSTOP (pid_namespaces(7)).
-func SignalCaught(pid int, sig unix.Signal) (bool, error) {
+// SignalHandled reports whether a signal sig sent to pid would reach it rather
+// than be dropped, as the kernel drops signals without a handler sent to a pid
+// namespace's init. That holds when pid has a handler for sig (SigCgt) or blocks
+// it to collect it later (SigBlk). busybox init blocks its signals and collects
+// them with sigtimedwait, and while it waits the kernel shows them as unblocked,
+// so a process sleeping in sigtimedwait counts too.
+func SignalHandled(pid int, sig unix.Signal) (bool, error) {
 	data, err := os.ReadFile(fmt.Sprintf("%s/%d/status", Root, pid))
 	if err != nil {
 		return false, err
 	}
+	bit := uint64(1) << (uint(sig) - 1)
+	found := 0
 	for _, line := range strings.Split(string(data), "\n") {
-		rest, ok := strings.CutPrefix(line, "SigCgt:")
-		if !ok {
+		key, rest, ok := strings.Cut(line, ":")
+		if !ok || key != "SigCgt" && key != "SigBlk" {
 			continue
 		}
+		found++
 		mask, err := strconv.ParseUint(strings.TrimSpace(rest), 16, 64)
 		if err != nil {
-			return false, fmt.Errorf("parse SigCgt of %d: %w", pid, err)
+			return false, fmt.Errorf("parse %s of %d: %w", key, pid, err)
 		}
-		return mask&(1<<(uint(sig)-1)) != 0, nil
+		if mask&bit != 0 {
+			return true, nil
+		}
 	}
-	return false, fmt.Errorf("%s/%d/status has no SigCgt line", Root, pid)
+	if found < 2 {
+		return false, fmt.Errorf("%s/%d/status has no SigCgt or SigBlk line", Root, pid)
+	}
+	wchan, err := os.ReadFile(fmt.Sprintf("%s/%d/wchan", Root, pid))
+	return err == nil && strings.Contains(string(wchan), "sigtimedwait"), nil
 }

@@ -19,6 +19,7 @@ var (
 	surveyMu       sync.Mutex
 	selectTemplate = survey.SelectQuestionTemplate
 	confirmTmpl    = survey.ConfirmQuestionTemplate
+	errorTmpl      = survey.ErrorTemplate
 )
 
 func localizeSurvey(p *locales.Printer) {
@@ -26,6 +27,13 @@ func localizeSurvey(p *locales.Printer) {
 		"[Use arrows to move, type to filter", "["+p.T("PromptSelectHelp", nil), 1)
 	survey.ConfirmQuestionTemplate = strings.Replace(confirmTmpl,
 		"{{.Answer}}", `{{if eq .Answer "Yes"}}`+p.T("PromptYes", nil)+`{{else}}`+p.T("PromptNo", nil)+`{{end}}`, 1)
+	// survey accepts y, yes, n and no in any case; the hint says so in the
+	// user's language, and so does the message for any other reply.
+	survey.ConfirmQuestionTemplate = strings.NewReplacer(
+		"(Y/n) ", p.T("PromptYesNoDefaultYes", nil)+" ",
+		"(y/N) ", p.T("PromptYesNoDefaultNo", nil)+" ").Replace(survey.ConfirmQuestionTemplate)
+	survey.ErrorTemplate = strings.Replace(errorTmpl,
+		"Sorry, your reply was invalid: {{ .Error.Error }}", p.T("PromptYesNoInvalid", nil), 1)
 }
 
 // Select asks the student to pick one of options on the terminal and returns its
