@@ -36,6 +36,9 @@ func TestAllSortedByNumber(t *testing.T) {
 	}
 }
 
+// readyStages are the stages whose lesson is complete; the others are outlines.
+var readyStages = map[int]bool{1: true, 3: true}
+
 func TestStageStatuses(t *testing.T) {
 	stages, err := lessons.All()
 	if err != nil {
@@ -43,7 +46,7 @@ func TestStageStatuses(t *testing.T) {
 	}
 	for _, st := range stages {
 		want := lessons.StatusOutline
-		if st.Number == 1 {
+		if readyStages[st.Number] {
 			want = lessons.StatusReady
 		}
 		if st.Status != want {
