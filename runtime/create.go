@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rt-lab/rt-lab/internal/cgroups"
 	"github.com/rt-lab/rt-lab/internal/usererr"
 )
 
@@ -17,6 +18,7 @@ type CreateOptions struct {
 	Hostname    string // empty: the name
 	MemoryBytes int64  // 0: no limit
 	CPUPercent  int    // 0: no limit
+	Pids        int64  // 0: DefaultPids
 }
 
 // Create records a new container and builds its root file system: an overlay
@@ -30,6 +32,22 @@ func (r *Runtime) Create(opts CreateOptions) (_ *Container, retErr error) {
 		opts.Hostname = opts.Name
 	}
 	if err := ValidateHostname(opts.Hostname); err != nil {
+		return nil, err
+	}
+	// The name becomes a cgroup folder, which must not collide with a v1
+	// control file such as "tasks".
+	if err := cgroups.ValidateName(opts.Name); err != nil {
+		return nil, err
+	}
+	if err := checkLimits(opts.MemoryBytes, opts.CPUPercent, opts.Pids); err != nil {
+		return nil, err
+	}
+	if opts.Pids == 0 {
+		opts.Pids = DefaultPids
+	}
+	// Every house runs in a cgroup, so a host without a needed controller is
+	// reported now rather than at the first start.
+	if err := cgroups.CheckControllers(0, ""); err != nil {
 		return nil, err
 	}
 	if err := r.checkRootPath(); err != nil {
@@ -91,6 +109,7 @@ func (r *Runtime) Create(opts CreateOptions) (_ *Container, retErr error) {
 		Hostname:    opts.Hostname,
 		MemoryBytes: opts.MemoryBytes,
 		CPUPercent:  opts.CPUPercent,
+		Pids:        opts.Pids,
 		Base:        base,
 		Created:     time.Now().UTC().Truncate(time.Second),
 		Status:      StatusStopped,

@@ -31,6 +31,10 @@ func (r *Runtime) Delete(name string, force bool) error {
 			return err
 		}
 	}
+	// A stopped house has no cgroup unless a crash left one behind.
+	if err := r.removeCgroup(name); err != nil {
+		return err
+	}
 	// Remove the state file first, so a crash during the removal leaves a folder
 	// without state, which the next create or a recovery pass cleans up.
 	if err := os.Remove(r.statePath(name)); err != nil && !os.IsNotExist(err) {

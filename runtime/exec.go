@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/rt-lab/rt-lab/internal/cgroups"
 	"github.com/rt-lab/rt-lab/internal/procfs"
 	"github.com/rt-lab/rt-lab/internal/usererr"
 )
@@ -63,6 +64,13 @@ func (r *Runtime) Exec(name string, p Process) (int, error) {
 	if c.Status != StatusRunning {
 		return 0, usererr.New(usererr.Failed, "ErrNotRunning", "Name", name)
 	}
+	cg, err := r.Cgroup(name)
+	if err != nil {
+		return 0, err
+	}
+	if !cg.Exists() {
+		return 0, usererr.New(usererr.Failed, "ErrCgroupMissing", "Name", name, "Path", cg.Path(cgroups.Memory))
+	}
 	fds, err := openNamespaces(c.PID, c.PIDStart)
 	if err != nil {
 		return 0, usererr.Wrap(err, usererr.Failed, "ErrNotRunning", "Name", name)
@@ -72,6 +80,18 @@ func (r *Runtime) Exec(name string, p Process) (int, error) {
 			unix.Close(fd)
 		}
 	}()
+	// On v2 the process is cloned straight into the group (clone3
+	// CLONE_INTO_CGROUP). The folder is opened here, while paths still resolve
+	// on the host.
+	cgroupFD := -1
+	if cg.Version() == cgroups.V2 {
+		dir, err := cg.OpenDir()
+		if err != nil {
+			return 0, usererr.Wrap(err, usererr.Failed, "ErrCgroupJoin", "Name", name)
+		}
+		defer dir.Close()
+		cgroupFD = int(dir.Fd())
+	}
 
 	args := p.Args
 	if len(args) == 0 {
@@ -99,7 +119,19 @@ func (r *Runtime) Exec(name string, p Process) (int, error) {
 		// thread that lives in the house's namespaces. The child is forked from this
 		// thread and inherits them; setns into a PID namespace applies to children.
 		goruntime.LockOSThread()
-		cmd, err := startInNamespaces(fds, args, env, p)
+		// On v1 this thread alone joins the house's cgroup, before setns into the
+		// mount namespace hides the host's /sys/fs/cgroup. A forked child starts in
+		// its parent thread's groups, so the command runs limited from its first
+		// instruction, and the thread leaves the group when Go ends it. New Go
+		// threads are not cloned from a locked thread (Go uses its template
+		// thread), so none of rt-lab's other threads end up in the group.
+		if cg.Version() == cgroups.V1 {
+			if err := cg.AddThread(unix.Gettid()); err != nil {
+				done <- started{nil, usererr.Wrap(err, usererr.Failed, "ErrCgroupJoin", "Name", name)}
+				return
+			}
+		}
+		cmd, err := startInNamespaces(fds, cgroupFD, args, env, p)
 		done <- started{cmd, err}
 	}()
 	s := <-done
@@ -133,7 +165,9 @@ func openNamespaces(pid int, start uint64) ([]int, error) {
 	return fds, nil
 }
 
-func startInNamespaces(fds []int, args, env []string, p Process) (*exec.Cmd, error) {
+// startInNamespaces joins the namespaces in fds and starts the command. A
+// cgroupFD other than -1 is a v2 group folder to clone the process into.
+func startInNamespaces(fds []int, cgroupFD int, args, env []string, p Process) (*exec.Cmd, error) {
 	// A mount namespace can only be joined by a thread that shares no file system
 	// information (root, cwd) with other threads; see setns(2).
 	if err := unix.Unshare(unix.CLONE_FS); err != nil {
@@ -150,10 +184,14 @@ func startInNamespaces(fds []int, args, env []string, p Process) (*exec.Cmd, err
 	}
 	cmd := &exec.Cmd{Path: path, Args: args, Env: env, Dir: "/root",
 		Stdin: p.Stdin, Stdout: p.Stdout, Stderr: p.Stderr}
+	cmd.SysProcAttr = &syscall.SysProcAttr{}
 	if p.TTY {
 		// The process gets its own process group in the terminal's foreground, so
 		// job control and Ctrl-C work in the house's shell.
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Foreground: true, Ctty: 0}
+	}
+	if cgroupFD != -1 {
+		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, cgroupFD
 	}
 	if err := cmd.Start(); err != nil {
 		return nil, err

@@ -59,6 +59,7 @@ type Container struct {
 	Hostname    string    `json:"hostname"`
 	MemoryBytes int64     `json:"memory_bytes,omitempty"`
 	CPUPercent  int       `json:"cpu_percent,omitempty"`
+	Pids        int64     `json:"pids,omitempty"`
 	Base        string    `json:"base"` // id of the shared busybox base under base/
 	Created     time.Time `json:"created"`
 	// PID is the host PID of the container's init while it runs, and PIDStart its

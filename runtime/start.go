@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rt-lab/rt-lab/internal/cgroups"
 	"github.com/rt-lab/rt-lab/internal/procfs"
 	"github.com/rt-lab/rt-lab/internal/usererr"
 )
@@ -38,7 +39,7 @@ func (r *Runtime) Start(name string) (*Container, error) {
 		return c, nil
 	}
 	if err := r.start(c); err != nil {
-		return nil, usererr.Wrap(err, usererr.Failed, "ErrStartFailed", "Name", name)
+		return nil, usererr.Wrap(err, kindOf(err), "ErrStartFailed", "Name", name)
 	}
 	return c, nil
 }
@@ -72,18 +73,39 @@ func (r *Runtime) start(c *Container) (retErr error) {
 	}
 	defer statusR.Close()
 
+	cg, err := r.createCgroup(c)
+	if err != nil {
+		configR.Close()
+		statusW.Close()
+		return err
+	}
+	defer func() {
+		if retErr != nil {
+			cg.Destroy()
+		}
+	}()
+	attr := &syscall.SysProcAttr{Cloneflags: namespaceFlags, Setsid: true}
+	if cg.Version() == cgroups.V2 {
+		// clone3 with CLONE_INTO_CGROUP: the child exists only inside the group.
+		dir, err := cg.OpenDir()
+		if err != nil {
+			configR.Close()
+			statusW.Close()
+			return usererr.Wrap(err, usererr.Failed, "ErrCgroupJoin", "Name", c.Name)
+		}
+		defer dir.Close()
+		attr.UseCgroupFD, attr.CgroupFD = true, int(dir.Fd())
+	}
+
 	cmd := &exec.Cmd{
-		Path:       "/proc/self/exe",
-		Args:       []string{initArg0},
-		Env:        []string{},
-		Stdin:      devNull,
-		Stdout:     logFile,
-		Stderr:     logFile,
-		ExtraFiles: []*os.File{configR, statusW},
-		SysProcAttr: &syscall.SysProcAttr{
-			Cloneflags: namespaceFlags,
-			Setsid:     true,
-		},
+		Path:        "/proc/self/exe",
+		Args:        []string{initArg0},
+		Env:         []string{},
+		Stdin:       devNull,
+		Stdout:      logFile,
+		Stderr:      logFile,
+		ExtraFiles:  []*os.File{configR, statusW},
+		SysProcAttr: attr,
 	}
 	err = cmd.Start()
 	configR.Close()
@@ -98,6 +120,15 @@ func (r *Runtime) start(c *Container) (retErr error) {
 			cmd.Wait()
 		}
 	}()
+	if cg.Version() == cgroups.V1 {
+		// v1 cannot place a process at clone time. So far the bootstrap has only
+		// started the Go runtime and run package initialisers, and now blocks
+		// reading its config, so it joins every hierarchy before it mounts
+		// anything or executes busybox init.
+		if err := cg.AddProc(pid); err != nil {
+			return usererr.Wrap(err, usererr.Failed, "ErrCgroupJoin", "Name", c.Name)
+		}
+	}
 
 	cfg := initConfig{
 		Rootfs:   r.rootfsDir(c.Name),
@@ -167,8 +198,8 @@ func readStatus(status *bufio.Reader, want string) error {
 	return nil
 }
 
-// handlerWait bounds how long start waits for busybox init to install its SIGTERM
-// handler; it takes about a millisecond.
+// handlerWait bounds how long start waits for busybox init to block SIGTERM or
+// install a handler for it; it takes about a millisecond.
 const handlerWait = 2 * time.Second
 
 // waitForHandler waits until init handles sig. Until then the kernel drops a
@@ -177,7 +208,7 @@ const handlerWait = 2 * time.Second
 func waitForHandler(pid int, sig syscall.Signal) {
 	deadline := time.Now().Add(handlerWait)
 	for time.Now().Before(deadline) {
-		caught, err := procfs.SignalCaught(pid, sig)
+		caught, err := procfs.SignalHandled(pid, sig)
 		if err != nil || caught {
 			return
 		}

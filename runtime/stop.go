@@ -36,13 +36,18 @@ func (r *Runtime) Stop(name string, timeout time.Duration) error {
 	return r.stop(c, timeout)
 }
 
-// stop ends c's init if it runs and clears the recorded PID. The caller holds the
-// lock.
+// stop ends c's init if it runs, removes its cgroup and clears the recorded PID.
+// The caller holds the lock. When init exits, the kernel kills every other
+// process in its PID namespace, so the group is then empty. The group is also
+// removed when c was already stopped, in case a crash left it behind.
 func (r *Runtime) stop(c *Container, timeout time.Duration) error {
 	if c.Status == StatusRunning {
 		if err := terminate(c.PID, c.PIDStart, timeout); err != nil {
 			return usererr.Wrap(err, usererr.Failed, "ErrStopFailed", "Name", c.Name)
 		}
+	}
+	if err := r.removeCgroup(c.Name); err != nil {
+		return err
 	}
 	c.Status = StatusStopped
 	if c.PID == 0 {

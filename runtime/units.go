@@ -88,6 +88,32 @@ func ParseCPU(s string, cpus int) (int, error) {
 	return int(n), nil
 }
 
+// Process limits accepted for --pids. The limit counts threads as well as
+// processes (pids.max in cgroups(7)).
+const (
+	// DefaultPids is the limit of a house created without --pids: room for a
+	// lesson's shells and tools, while a fork bomb stops there instead of
+	// filling the host's process table.
+	DefaultPids = 512
+	// MinPids leaves room for the bootstrap's Go runtime threads, busybox init,
+	// a shell and a short pipeline.
+	MinPids = 16
+	// MaxPids is PID_MAX_LIMIT on 64-bit Linux, the largest pid_max.
+	MaxPids = 4194304
+)
+
+// ParsePids parses --pids: a whole number from MinPids to MaxPids in decimal.
+func ParsePids(s string) (int64, error) {
+	n, ok := parseDecimal(s)
+	if !ok {
+		return 0, usererr.New(usererr.Usage, "ErrPidsInvalid", "Value", s, "Min", MinPids, "Max", MaxPids)
+	}
+	if n < MinPids || n > MaxPids {
+		return 0, usererr.New(usererr.Usage, "ErrPidsRange", "Value", s, "Min", MinPids, "Max", MaxPids)
+	}
+	return n, nil
+}
+
 // parseDecimal accepts only ASCII digits (at most 15, so no overflow) and reads
 // them as base 10, so "0512" is 512 and "08" is 8.
 func parseDecimal(s string) (int64, bool) {

@@ -104,3 +104,26 @@ func checkParse(t *testing.T, fn, in string, got, want int64, err error, wantErr
 		t.Errorf("%s(%q) exit status = %d, want %d", fn, in, usererr.ExitCode(err), usererr.ExitUsage)
 	}
 }
+
+func TestParsePids(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    int64
+		wantErr string
+	}{
+		{"512", 512, ""},
+		{"016", 16, ""},
+		{"4194304", MaxPids, ""},
+		{"15", 0, "ErrPidsRange"},
+		{"0", 0, "ErrPidsRange"},
+		{"4194305", 0, "ErrPidsRange"},
+		{"-1", 0, "ErrPidsInvalid"},
+		{"1e3", 0, "ErrPidsInvalid"},
+		{"max", 0, "ErrPidsInvalid"},
+		{"", 0, "ErrPidsInvalid"},
+	}
+	for _, tt := range tests {
+		got, err := ParsePids(tt.in)
+		checkParse(t, "ParsePids", tt.in, got, tt.want, err, tt.wantErr)
+	}
+}
