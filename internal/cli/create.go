@@ -3,18 +3,18 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/rt-lab/rt-lab/internal/usererr"
 	"github.com/rt-lab/rt-lab/runtime"
 )
 
 type createOptions struct {
-	name, hostname, ram, memory, cpu string
+	name, hostname string
+	limits         limitFlags
 }
 
 func (a *App) newCreateCmd() *cobra.Command {
 	opts := &createOptions{}
 	cmd := &cobra.Command{
-		Use:     "create-container NAME [--ram MB | --memory SIZE] [--cpu PERCENT] [--hostname H]",
+		Use:     "create-container NAME [--ram MB | --memory SIZE] [--cpu PERCENT] [--pids N] [--hostname H]",
 		Short:   a.P.T("CreateShort", nil),
 		Long:    a.P.T("CreateLong", nil),
 		Example: "  rt-lab create-container rumah-jakarta --hostname jakarta --ram 256 --cpu 50",
@@ -22,45 +22,33 @@ func (a *App) newCreateCmd() *cobra.Command {
 		PreRunE: a.needsRoot,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.name = args[0]
-			return a.runCreate(opts, flagChanged(cmd.Flags(), "ram"), flagChanged(cmd.Flags(), "memory"), flagChanged(cmd.Flags(), "cpu"))
+			if err := runtime.ValidateName(opts.name); err != nil {
+				return err
+			}
+			limits, err := parseLimitFlags(cmd.Flags(), &opts.limits)
+			if err != nil {
+				return err
+			}
+			return a.runCreate(opts, limits)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.ram, "ram", "", a.P.T("FlagRAM", nil))
-	f.StringVar(&opts.memory, "memory", "", a.P.T("FlagMemory", nil))
-	f.StringVar(&opts.cpu, "cpu", "", a.P.T("FlagCPU", nil))
+	a.addLimitFlags(f, &opts.limits, a.P.Tf("FlagPids", "Min", runtime.MinPids, "Max", runtime.MaxPids,
+		"Default", runtime.DefaultPids))
 	f.StringVar(&opts.hostname, "hostname", "", a.P.T("FlagHostname", nil))
 	return cmd
 }
 
-func (a *App) runCreate(opts *createOptions, ramSet, memorySet, cpuSet bool) error {
+func (a *App) runCreate(opts *createOptions, limits limitValues) error {
 	create := runtime.CreateOptions{Name: opts.name, Hostname: opts.hostname}
-	if err := runtime.ValidateName(opts.name); err != nil {
-		return err
+	if limits.memory != nil {
+		create.MemoryBytes = *limits.memory
 	}
-	if ramSet && memorySet {
-		return usererr.New(usererr.Usage, "ErrRAMAndMemory")
+	if limits.cpu != nil {
+		create.CPUPercent = *limits.cpu
 	}
-	if ramSet || memorySet {
-		host, err := runtime.HostMemory()
-		if err != nil {
-			return err
-		}
-		if ramSet {
-			create.MemoryBytes, err = runtime.ParseRAM(opts.ram, host)
-		} else {
-			create.MemoryBytes, err = runtime.ParseMemory(opts.memory, host)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	if cpuSet {
-		cpu, err := runtime.ParseCPU(opts.cpu, runtime.HostCPUs())
-		if err != nil {
-			return err
-		}
-		create.CPUPercent = cpu
+	if limits.pids != nil {
+		create.Pids = *limits.pids
 	}
 	r, err := a.Runtime()
 	if err != nil {

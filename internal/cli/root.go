@@ -108,6 +108,7 @@ func (a *App) newRootCmd() *cobra.Command {
 		a.newCreateCmd(),
 		a.newRunCmd(),
 		a.newStopCmd(),
+		a.newUpdateCmd(),
 		a.newDeleteCmd(),
 		a.newListCmd(),
 		a.newStartCmd(),
