@@ -116,6 +116,7 @@ func (a *App) newRootCmd() *cobra.Command {
 		a.newHintCmd(),
 		a.newResetCmd(),
 		a.newCheckCmd(),
+		a.newReportCmd(),
 	)
 	a.localizeHelp(cmd)
 	return cmd
