@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -9,53 +8,45 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
 	"github.com/rt-lab/rt-lab/checker"
+	"github.com/rt-lab/rt-lab/internal/report"
 	"github.com/rt-lab/rt-lab/internal/usererr"
 	"github.com/rt-lab/rt-lab/lessons"
 	"github.com/rt-lab/rt-lab/lessons/tutor"
+	"github.com/rt-lab/rt-lab/locales"
 	"github.com/rt-lab/rt-lab/runtime"
 )
 
 // checkFormats are the values --format accepts.
-var checkFormats = []string{"text", "json"}
+var checkFormats = []string{"text", "json", "junit", "csv"}
 
-// checkReportSchema is the version of the JSON report; it changes only when a key
-// is removed or changes meaning.
-const checkReportSchema = 1
+// maxStudentName is the longest student name --student accepts, in characters.
+const maxStudentName = 100
 
 // checkOptions are the inputs of `rt-lab check`.
 type checkOptions struct {
-	Stages  []string // stage ids or numbers; empty means every ready stage
-	Format  string
-	Student string // empty: the name saved in settings
-}
-
-// checkReport is the JSON report; its keys are stable.
-type checkReport struct {
-	Schema       int                   `json:"schema"`
-	Student      string                `json:"student"`
-	Machine      string                `json:"machine"`
-	Kernel       string                `json:"kernel"`
-	RTLabVersion string                `json:"rt_lab_version"`
-	Time         string                `json:"time"`
-	Lang         string                `json:"lang"`
-	Passed       bool                  `json:"passed"`
-	Score        int                   `json:"score"`
-	Max          int                   `json:"max"`
-	Stages       []checker.StageResult `json:"stages"`
+	Stages      []string // stage ids or numbers; empty means every stage
+	Format      string
+	Student     string // empty: the name saved in settings
+	SaveStudent bool
+	Watch       bool
 }
 
 func (a *App) newCheckCmd() *cobra.Command {
 	opts := &checkOptions{}
 	cmd := &cobra.Command{
-		Use:     "check [tahap-N | N ...] [--format text|json] [--student NAME]",
-		Short:   a.P.T("CheckCmdShort", nil),
-		Long:    a.P.T("CheckCmdLong", nil),
-		Example: "  sudo rt-lab check\n  sudo rt-lab check tahap-1 --format json --student Budi",
+		Use:   "check [tahap-N | N ...] [--format text|json|junit|csv] [--student NAME [--save-student]] [--watch]",
+		Short: a.P.T("CheckCmdShort", nil),
+		Long:  a.P.T("CheckCmdLong", nil),
+		Example: "  sudo rt-lab check\n  sudo rt-lab check tahap-1 --format json --student Budi > budi.json\n" +
+			"  sudo rt-lab check --student \"Siti Aminah\" --save-student\n  sudo rt-lab check --format junit > rt-lab.xml\n" +
+			"  sudo rt-lab check --watch",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Stages = args
 			return a.runCheck(opts)
@@ -63,15 +54,16 @@ func (a *App) newCheckCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&opts.Format, "format", "text", a.P.T("CheckFlagFormat", nil))
 	cmd.Flags().StringVar(&opts.Student, "student", "", a.P.T("CheckFlagStudent", nil))
+	cmd.Flags().BoolVar(&opts.SaveStudent, "save-student", false, a.P.T("CheckFlagSaveStudent", nil))
+	cmd.Flags().BoolVar(&opts.Watch, "watch", false, a.P.T("CheckFlagWatch", nil))
 	return cmd
 }
 
 // runCheck grades the chosen stages and prints the report. Usage errors come
 // before the root check, so a typo is reported even without sudo.
 func (a *App) runCheck(opts *checkOptions) error {
-	if !slices.Contains(checkFormats, opts.Format) {
-		return usererr.New(usererr.Usage, "ErrCheckFormat", "Value", opts.Format,
-			"Choices", strings.Join(checkFormats, ", "))
+	if err := a.checkUsage(opts); err != nil {
+		return err
 	}
 	stages, err := selectStages(opts.Stages)
 	if err != nil {
@@ -85,45 +77,98 @@ func (a *App) runCheck(opts *checkOptions) error {
 		return err
 	}
 
-	report := a.gradeStages(r, stages)
-	report.Student = opts.Student
-	if report.Student == "" {
-		report.Student = LoadSettings(r.Root()).Student
+	if opts.SaveStudent {
+		settings := LoadSettings(r.Root())
+		settings.Student = opts.Student
+		if err := SaveSettings(r.Root(), settings); err != nil {
+			return usererr.Wrap(err, usererr.Failed, "ErrCheckSaveStudent", "Path", settingsPath(r.Root()))
+		}
+		a.info(a.Stderr, "CheckStudentSaved", "Student", opts.Student, "Path", settingsPath(r.Root()))
+	}
+	if opts.Watch {
+		return a.runWatch(r, stages, len(opts.Stages) > 0)
 	}
 
-	if opts.Format == "json" {
-		enc := json.NewEncoder(a.Stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(report); err != nil {
-			return err
-		}
-	} else {
-		a.printCheckReport(a.Stdout, report, stages)
+	rep := a.gradeStages(r, stages)
+	rep.Student = opts.Student
+	if rep.Student == "" {
+		rep.Student = LoadSettings(r.Root()).Student
 	}
-	if !report.Passed {
+	if rep.Student == "" && opts.Format != "text" {
+		a.info(a.Stderr, "CheckNoStudentNote")
+	}
+
+	if err := a.writeCheckReport(rep, opts.Format); err != nil {
+		return err
+	}
+	if !rep.Passed {
 		return &exitError{code: usererr.ExitFailed}
 	}
 	return nil
 }
 
+// checkUsage rejects bad flag values and flag combinations.
+func (a *App) checkUsage(opts *checkOptions) error {
+	if !slices.Contains(checkFormats, opts.Format) {
+		return usererr.New(usererr.Usage, "ErrCheckFormat", "Value", opts.Format,
+			"Choices", strings.Join(checkFormats, ", "))
+	}
+	opts.Student = strings.TrimSpace(opts.Student)
+	if opts.Student != "" && !validStudentName(opts.Student) {
+		return usererr.New(usererr.Usage, "ErrCheckStudent", "Value", opts.Student, "Max", maxStudentName)
+	}
+	if opts.SaveStudent && opts.Student == "" {
+		return usererr.New(usererr.Usage, "ErrCheckSaveNoStudent")
+	}
+	if !opts.Watch {
+		return nil
+	}
+	switch {
+	case opts.Format != "text":
+		return usererr.New(usererr.Usage, "ErrWatchFormat", "Format", opts.Format)
+	case len(opts.Stages) > 1:
+		return usererr.New(usererr.Usage, "ErrWatchStages", "Count", len(opts.Stages))
+	case !isTerminal(a.Stdout):
+		return usererr.New(usererr.Usage, "ErrWatchNoTerminal")
+	}
+	return nil
+}
+
+// validStudentName accepts 1 to maxStudentName characters of valid UTF-8
+// without control characters, so a name cannot break a CSV row or a terminal.
+func validStudentName(name string) bool {
+	if !utf8.ValidString(name) || utf8.RuneCountInString(name) > maxStudentName {
+		return false
+	}
+	return !strings.ContainsFunc(name, unicode.IsControl)
+}
+
+func (a *App) writeCheckReport(rep *report.Report, format string) error {
+	switch format {
+	case "json":
+		return report.WriteJSON(a.Stdout, rep)
+	case "junit":
+		return report.WriteJUnit(a.Stdout, rep, a.P)
+	case "csv":
+		return report.WriteCSV(a.Stdout, rep)
+	}
+	a.printCheckReport(a.Stdout, rep)
+	return nil
+}
+
 // selectStages returns the stages named by args in the order given, without
-// repeats, or every ready stage when args is empty.
+// repeats, or every stage, outline stages included, when args is empty. A named
+// outline stage is a usage error because it has nothing to check.
 func selectStages(args []string) ([]*lessons.Stage, error) {
 	if len(args) == 0 {
 		all, err := lessons.All()
 		if err != nil {
 			return nil, usererr.Wrap(err, usererr.Environment, "ErrCheckLessons")
 		}
-		var ready []*lessons.Stage
-		for _, st := range all {
-			if st.Status == lessons.StatusReady {
-				ready = append(ready, st)
-			}
-		}
-		if len(ready) == 0 {
+		if !slices.ContainsFunc(all, (*lessons.Stage).Ready) {
 			return nil, usererr.New(usererr.Environment, "ErrCheckNoReadyStages")
 		}
-		return ready, nil
+		return all, nil
 	}
 
 	var stages []*lessons.Stage
@@ -145,19 +190,19 @@ func selectStages(args []string) ([]*lessons.Stage, error) {
 	return stages, nil
 }
 
-// gradeStages grades stages and fills the report's totals and machine details.
-func (a *App) gradeStages(r *runtime.Runtime, stages []*lessons.Stage) *checkReport {
+// gradeStages grades the ready stages and fills the report's totals and machine
+// details. An outline stage is listed with status outline, no steps and no
+// points, so the report names all five stages while its maximum counts only
+// what can be graded today.
+func (a *App) gradeStages(r *runtime.Runtime, stages []*lessons.Stage) *report.Report {
 	env := &checker.Env{Runtime: r, P: a.P}
-	report := &checkReport{
-		Schema:       checkReportSchema,
-		Machine:      machineName(),
-		Kernel:       kernelRelease(),
-		RTLabVersion: runtime.Version,
-		Time:         time.Now().Format(time.RFC3339),
-		Lang:         string(a.P.Lang),
-		Passed:       true,
-		Stages:       []checker.StageResult{},
-	}
+	rep := report.New(time.Now())
+	rep.Machine = machineName()
+	rep.Kernel = kernelRelease()
+	rep.CgroupVersion = cgroupVersion()
+	rep.RTLabVersion = runtime.Version
+	rep.Lang = string(a.P.Lang)
+
 	// The answers of question steps are the only thing read from the student's
 	// files; the answer check still compares each one with the kernel.
 	prog, err := tutor.LoadProgress(r.Root())
@@ -165,16 +210,25 @@ func (a *App) gradeStages(r *runtime.Runtime, stages []*lessons.Stage) *checkRep
 		prog = &tutor.Progress{}
 	}
 	for _, st := range stages {
-		env.Answers = prog.Answers(st.ID)
-		res := checker.GradeStage(env, st)
-		report.Stages = append(report.Stages, res)
-		report.Score += res.Score
-		report.Max += res.Max
-		for _, step := range res.Steps {
-			report.Passed = report.Passed && step.Passed
+		if !st.Ready() {
+			rep.AddStage(report.Stage{ID: st.ID, Number: st.Number, Title: st.Title.In(a.P.Lang),
+				Status: report.StatusOutline})
+			continue
 		}
+		env.Answers = prog.Answers(st.ID)
+		rep.AddStage(reportStage(st, checker.GradeStage(env, st)))
 	}
-	return report
+	return rep
+}
+
+// reportStage converts the checker's result of a ready stage.
+func reportStage(st *lessons.Stage, res checker.StageResult) report.Stage {
+	out := report.Stage{ID: res.ID, Number: st.Number, Title: res.Title, Status: report.StatusReady,
+		Score: res.Score, Max: res.Max, Steps: make([]report.Step, len(res.Steps))}
+	for i, step := range res.Steps {
+		out.Steps[i] = report.Step(step)
+	}
+	return out
 }
 
 func machineName() string {
@@ -193,52 +247,72 @@ func kernelRelease() string {
 	return unix.ByteSliceToString(u.Release[:])
 }
 
+// cgroupVersion returns "v2" when /sys/fs/cgroup is a cgroup2 file system (the
+// unified hierarchy), "v1" for anything else mounted there (a tmpfs of v1
+// hierarchies, including the hybrid layout), and "" when statfs fails.
+func cgroupVersion() string {
+	var st unix.Statfs_t
+	if err := unix.Statfs("/sys/fs/cgroup", &st); err != nil {
+		return ""
+	}
+	if st.Type == unix.CGROUP2_SUPER_MAGIC {
+		return "v2"
+	}
+	return "v1"
+}
+
 // printCheckReport writes the report for people, coloured only on a terminal.
-// stages are the lesson stages behind report.Stages, in the same order.
-func (a *App) printCheckReport(w io.Writer, report *checkReport, stages []*lessons.Stage) {
+func (a *App) printCheckReport(w io.Writer, rep *report.Report) {
 	p := a.P
 	c := newColors(isTerminal(w) && a.Env("NO_COLOR") == "")
-	student := report.Student
+	student := rep.Student
 	if student == "" {
 		student = p.T("CheckReportNoStudent", nil)
 	}
-	fmt.Fprintln(w, c.dim(p.Tf("CheckReportHeader", "Student", student, "Machine", report.Machine,
-		"Kernel", report.Kernel, "Time", report.Time, "Version", report.RTLabVersion)))
+	fmt.Fprintln(w, c.dim(p.Tf("CheckReportHeader", "Student", student, "Machine", rep.Machine,
+		"Kernel", rep.Kernel, "Cgroup", rep.CgroupVersion, "Time", rep.Time, "Version", rep.RTLabVersion)))
 
-	passedSteps, totalSteps := 0, 0
-	for i, st := range report.Stages {
-		fmt.Fprintf(w, "\n%s\n", c.bold(p.Tf("CheckReportStage", "Number", stages[i].Number, "Title", st.Title, "ID", st.ID)))
-		for _, step := range st.Steps {
-			totalSteps++
-			mark := c.red("✗")
-			if step.Passed {
-				passedSteps++
-				mark = c.green("✓")
-			}
-			fmt.Fprintf(w, "  %s [%d/%d] %s\n", mark, step.Points, step.Max, step.Title)
-			for _, line := range step.Evidence {
-				fmt.Fprintf(w, "      %s %s\n", c.dim("·"), line)
-			}
-			if step.Passed {
-				continue
-			}
-			if step.Expected != "" {
-				printLabelled(w, c.bold(p.T("CheckReportExpected", nil)), step.Expected)
-			}
-			if step.Hint != "" {
-				printLabelled(w, c.yellow(p.T("CheckReportHint", nil)), step.Hint)
-			}
+	for _, st := range rep.Stages {
+		title := p.Tf("CheckReportStage", "Number", st.Number, "Title", st.Title, "ID", st.ID)
+		if st.Status == report.StatusOutline {
+			fmt.Fprintf(w, "\n%s  %s\n", c.bold(title), c.dim(p.T("ReportStageOutline", nil)))
+			continue
 		}
-		fmt.Fprintf(w, "  %s\n", p.Tf("CheckReportStageScore", "Number", stages[i].Number, "Score", st.Score, "Max", st.Max))
+		fmt.Fprintf(w, "\n%s\n", c.bold(title))
+		for _, step := range st.Steps {
+			printCheckStep(w, p, c, step)
+		}
+		fmt.Fprintf(w, "  %s\n", p.Tf("CheckReportStageScore", "Number", st.Number, "Score", st.Score, "Max", st.Max))
 	}
 
-	total := p.Tf("CheckReportTotal", "Score", report.Score, "Max", report.Max, "Passed", passedSteps, "Steps", totalSteps)
-	if report.Passed {
+	passedSteps, totalSteps := rep.StepCounts()
+	total := p.Tf("CheckReportTotal", "Score", rep.Score, "Max", rep.Max, "Passed", passedSteps, "Steps", totalSteps)
+	if rep.Passed {
 		total = c.green(total)
 	} else {
 		total = c.red(total)
 	}
 	fmt.Fprintf(w, "\n%s\n", c.bold(total))
+}
+
+func printCheckStep(w io.Writer, p *locales.Printer, c colors, step report.Step) {
+	mark := c.red("✗")
+	if step.Passed {
+		mark = c.green("✓")
+	}
+	fmt.Fprintf(w, "  %s [%d/%d] %s\n", mark, step.Points, step.Max, step.Title)
+	for _, line := range step.Evidence {
+		fmt.Fprintf(w, "      %s %s\n", c.dim("·"), line)
+	}
+	if step.Passed {
+		return
+	}
+	if step.Expected != "" {
+		printLabelled(w, c.bold(p.T("CheckReportExpected", nil)), step.Expected)
+	}
+	if step.Hint != "" {
+		printLabelled(w, c.yellow(p.T("CheckReportHint", nil)), step.Hint)
+	}
 }
 
 // printLabelled prints a label and a possibly multi-line text, continuation lines
@@ -268,3 +342,4 @@ func (c colors) dim(s string) string    { return c.wrap("2", s) }
 func (c colors) red(s string) string    { return c.wrap("31", s) }
 func (c colors) green(s string) string  { return c.wrap("32", s) }
 func (c colors) yellow(s string) string { return c.wrap("33", s) }
+func (c colors) cyan(s string) string   { return c.wrap("36", s) }
