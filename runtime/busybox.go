@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/rt-lab/rt-lab/internal/fsutil"
+	"github.com/rt-lab/rt-lab/internal/housetools"
 	"github.com/rt-lab/rt-lab/internal/usererr"
 )
 
@@ -62,17 +63,23 @@ func CheckStatic(path string) error {
 	return nil
 }
 
+// baseLayout names the layout that buildBase creates. It is part of the base id,
+// so a changed layout gets a new base and houses built on an old one keep theirs.
+const baseLayout = "rt-lab base 2: busybox applets, house tools"
+
 // ensureBase returns the id of the shared read-only base built from busybox,
 // building it on first use. The caller holds the root's lock. The id is a digest
-// of the binary, so a new busybox gets a new base and houses built on the old one
-// keep theirs.
+// of the layout, the house tool names and the binary, so a new busybox or layout
+// gets a new base and houses built on the old one keep theirs.
 func (r *Runtime) ensureBase(busybox string) (string, error) {
 	data, err := os.ReadFile(busybox)
 	if err != nil {
 		return "", usererr.Wrap(err, usererr.Environment, "ErrBusyboxNotFound", "Path", busybox)
 	}
-	sum := sha256.Sum256(data)
-	id := hex.EncodeToString(sum[:8])
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n%s\n", baseLayout, strings.Join(housetools.Names(), " "))
+	h.Write(data)
+	id := hex.EncodeToString(h.Sum(nil)[:8])
 	dir := r.BaseDir(id)
 	if _, err := os.Stat(filepath.Join(dir, "bin", "busybox")); err == nil {
 		return id, nil
@@ -99,7 +106,7 @@ func (r *Runtime) ensureBase(busybox string) (string, error) {
 
 // baseDirs are created in every base; the mount points among them are filled in
 // the container's own mount namespace.
-var baseDirs = []string{"bin", "sbin", "usr/bin", "usr/sbin", "etc", "dev", "proc", "sys", "tmp",
+var baseDirs = []string{"bin", "sbin", "usr/bin", "usr/sbin", "usr/lib/rt-lab", "etc", "dev", "proc", "sys", "tmp",
 	"root", "home", "mnt", "run", "var/log", "var/tmp"}
 
 const (
@@ -144,6 +151,26 @@ func buildBase(dir, busybox string, data []byte) error {
 	files := map[string]string{"etc/passwd": passwdFile, "etc/group": groupFile, "etc/inittab": inittabFile}
 	for name, content := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			return err
+		}
+	}
+	return addHouseTools(dir)
+}
+
+// addHouseTools creates the empty mount point for the rt-lab binary, which each
+// house's bootstrap bind-mounts there, and a link per house tool in
+// housetools.ToolsDir. A tool link replaces a busybox applet link at the same
+// path.
+func addHouseTools(dir string) error {
+	if err := os.WriteFile(filepath.Join(dir, housetools.ToolsBinary), nil, 0o755); err != nil {
+		return err
+	}
+	for _, name := range housetools.Names() {
+		link := filepath.Join(dir, housetools.ToolsDir, name)
+		if err := os.Remove(link); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		if err := os.Symlink(housetools.ToolsBinary, link); err != nil {
 			return err
 		}
 	}

@@ -117,6 +117,9 @@ func setupRootfs(cfg *initConfig) error {
 			return &os.PathError{Op: "mount " + m.fstype, Path: m.target, Err: err}
 		}
 	}
+	if err := mountHouseTools(root); err != nil {
+		return err
+	}
 	return setupDev(root + "/dev")
 }
 
