@@ -31,6 +31,11 @@ TEST_TOTAL_TIMEOUT ?= 45m
 # -p 1: one package at a time, because tests of different packages create real
 # bridges, veth pairs and cgroups on the same host.
 TEST_FLAGS ?= -p 1
+# Packages whose tests run once more as root in a qemu virtual machine on pure
+# cgroup v2 (see vmtest/README.md). VM_TIMEOUT limits one boot.
+VM_PACKAGES ?= ./internal/testutil/vminit ./internal/cgroups ./runtime ./checker
+VM_TIMEOUT ?= 15m
+VM_TOTAL_TIMEOUT ?= 40m
 
 # safe.directory: under sudo, git refuses a work tree that another user owns.
 VERSION := $(shell git -c safe.directory='$(CURDIR)' describe --always --dirty 2>/dev/null || echo unknown)
@@ -41,12 +46,15 @@ LDFLAGS := -X github.com/rt-lab/rt-lab/runtime.Version=$(VERSION)
 GO = $(or $(shell bash scripts/find-go.sh),go)
 # The gofmt of the toolchain that builds, which may be the one GOTOOLCHAIN fetched.
 GOFMT = $(shell $(GO) env GOROOT)/bin/gofmt
+VMTEST = GO='$(GO)' timeout --kill-after=1m $(VM_TOTAL_TIMEOUT) \
+	$(GO) run ./vmtest -timeout $(VM_TIMEOUT) $(VM_PACKAGES)
 
-.PHONY: help build install deps lab test vet fmt-check require-root clean
+.PHONY: help build install deps lab test test-vm vet fmt-check require-root clean
 
 help:
 	@echo "sudo make lab     install packages, build, install to $(PREFIX)/bin, start tahap-1"
 	@echo "sudo make test    install packages, fmt-check, vet, run all tests as root"
+	@echo "sudo make test-vm run the cgroup v2 tests in a qemu VM (part of make test)"
 	@echo "make build        build the static binary $(BIN)"
 	@echo "sudo make install copy $(BIN) to $(PREFIX)/bin/rt-lab"
 	@echo "sudo make deps    run scripts/install-deps.sh"
@@ -75,6 +83,10 @@ lab: require-root deps build install
 test: require-root deps fmt-check vet
 	RT_LAB_REQUIRE_ROOT=1 timeout --kill-after=1m $(TEST_TOTAL_TIMEOUT) \
 		$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) ./...
+	$(VMTEST)
+
+test-vm: require-root deps
+	$(VMTEST)
 
 vet:
 	$(GO) vet ./...
