@@ -10,13 +10,12 @@ import (
 	"image/png"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 )
 
 // flags keep Chromium away from the network and from the user's profile: no
 // sync, no component or safe-browsing updates, no metrics, no first-run pages.
-// Run adds a profile folder inside the test's temporary folder.
+// run adds a profile folder inside the test's temporary folder.
 var flags = []string{
 	"--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
 	"--no-first-run", "--no-default-browser-check", "--disable-background-networking",
@@ -45,14 +44,12 @@ func Chromium(t testing.TB) string {
 	return ""
 }
 
-// run starts Chromium with a fresh profile under dir and returns its stdout.
-func run(t testing.TB, dir string, args ...string) []byte {
+// run starts Chromium with a fresh profile in a temporary folder of t and
+// returns its stdout.
+func run(t testing.TB, args ...string) []byte {
 	t.Helper()
 	bin := Chromium(t)
-	profile, err := os.MkdirTemp(dir, "chromium-profile-")
-	if err != nil {
-		t.Fatal(err)
-	}
+	profile := t.TempDir()
 	cmd := exec.Command(bin, append(append([]string{"--user-data-dir=" + profile}, flags...), args...)...)
 	cmd.Env = []string{"HOME=" + profile, "PATH=/usr/bin:/bin", "LANG=C.UTF-8"}
 	var stdout, stderr bytes.Buffer
@@ -67,7 +64,7 @@ func run(t testing.TB, dir string, args ...string) []byte {
 // shot and returns it decoded.
 func Screenshot(t testing.TB, page, shot string) image.Image {
 	t.Helper()
-	run(t, filepath.Dir(shot), "--screenshot="+shot, "--window-size=1280,900", "file://"+page)
+	run(t, "--screenshot="+shot, "--window-size=1280,900", "file://"+page)
 	f, err := os.Open(shot)
 	if err != nil {
 		t.Fatalf("chromium wrote no screenshot: %v", err)
@@ -84,7 +81,7 @@ func Screenshot(t testing.TB, page, shot string) image.Image {
 // "#sort=1-desc", or ""), and returns the DOM after its scripts ran.
 func DumpDOM(t testing.TB, page, fragment string) string {
 	t.Helper()
-	return string(run(t, filepath.Dir(page), "--dump-dom", "file://"+page+fragment))
+	return string(run(t, "--dump-dom", "file://"+page+fragment))
 }
 
 // ColourStats returns the number of distinct colours in img and of pixels that
