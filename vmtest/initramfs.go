@@ -98,7 +98,10 @@ func addInitramfs(c *cpioWriter, spec initramfsSpec) error {
 	cfg := vminit.Config{Test: testPath, Dir: guestSrcDir}
 	guestModules := path.Join("/lib/modules", spec.kernel.release)
 	for _, rel := range spec.modules {
-		cfg.Modules = append(cfg.Modules, path.Join(guestModules, filepath.ToSlash(rel)))
+		cfg.Modules = append(cfg.Modules, vminit.Module{
+			Path:   path.Join(guestModules, filepath.ToSlash(rel)),
+			Params: moduleParams[moduleName(rel)],
+		})
 	}
 	if err := addModules(c, spec, guestModules); err != nil {
 		return err

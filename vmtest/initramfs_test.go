@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -116,7 +117,8 @@ func TestWriteInitramfsLayout(t *testing.T) {
 	if cfg.Dir != "/vmtest/src" {
 		t.Errorf("config dir = %q, want /vmtest/src", cfg.Dir)
 	}
-	if want := "/lib/modules/6.1.0-test/kernel/drivers/net/veth.ko"; len(cfg.Modules) != 1 || cfg.Modules[0] != want {
-		t.Errorf("config modules = %q, want [%q]", cfg.Modules, want)
+	want := []vminit.Module{{Path: "/lib/modules/6.1.0-test/kernel/drivers/net/veth.ko"}}
+	if !slices.Equal(cfg.Modules, want) {
+		t.Errorf("config modules = %+v, want %+v", cfg.Modules, want)
 	}
 }

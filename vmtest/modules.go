@@ -30,6 +30,10 @@ var (
 	}
 )
 
+// moduleParams are the parameters of preloaded modules. dummy makes a device
+// dummy0 by default, and the init adds its own device instead.
+var moduleParams = map[string]string{"dummy": "numdummies=0"}
+
 // moduleIndex is the list of modules of one kernel's module folder
 // (lib/modules/RELEASE) with their dependencies, read from modules.dep.
 type moduleIndex struct {

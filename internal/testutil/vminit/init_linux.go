@@ -28,7 +28,7 @@ func Main(args []string) {
 	case err != nil:
 		logf("error: %v", err)
 	case status.Signaled():
-		logf("the test binary was killed by signal %v", status.Signal())
+		logf("the test binary ended by signal %d (%v)", int(status.Signal()), status.Signal())
 		value = PortSignaled
 	default:
 		value = int(PortValue(status.ExitStatus()))
@@ -161,6 +161,8 @@ func runTest(cfg *Config, args []string, cgroupFD int, out *os.File) (syscall.Wa
 // offset 0xf4 is an outb to port 0xf4. Without that device, the machine
 // powers off and qemu exits with status 0, which the host reads as "no status".
 func powerOff(value byte) {
+	// The console is a serial port too, and its last lines would be lost.
+	drain(os.Stderr)
 	unix.Sync()
 	if f, err := os.OpenFile("/dev/port", os.O_WRONLY, 0); err == nil {
 		_, err = f.WriteAt([]byte{value}, 0xf4)

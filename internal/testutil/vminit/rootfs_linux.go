@@ -162,16 +162,16 @@ func mount(source, target, fstype string, flags uintptr, data string) error {
 
 // loadModules loads kernel module files with finit_module(2). A module that
 // is already loaded is fine.
-func loadModules(paths []string) error {
-	for _, path := range paths {
-		if err := loadModule(path); err != nil {
+func loadModules(modules []Module) error {
+	for _, module := range modules {
+		if err := loadModule(module.Path, module.Params); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func loadModule(path string) error {
+func loadModule(path, params string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -184,7 +184,7 @@ func loadModule(path string) error {
 		// kernel decompresses only when built with CONFIG_MODULE_DECOMPRESS.
 		flags = unix.MODULE_INIT_COMPRESSED_FILE
 	}
-	err = unix.FinitModule(int(f.Fd()), "", flags)
+	err = unix.FinitModule(int(f.Fd()), params, flags)
 	if err != nil && !errors.Is(err, unix.EEXIST) {
 		return fmt.Errorf("load module %s: %w", path, os.NewSyscallError("finit_module", err))
 	}

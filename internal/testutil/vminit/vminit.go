@@ -26,8 +26,14 @@ type Config struct {
 	// Dir is the working directory of the test binary, with the package's
 	// testdata folder in it, as `go test` would run it.
 	Dir string `json:"dir"`
-	// Modules are kernel module files to load, in order: dependencies first.
-	Modules []string `json:"modules"`
+	// Modules are the kernel modules to load, in order: dependencies first.
+	Modules []Module `json:"modules"`
+}
+
+// Module is a kernel module file and the parameters to load it with.
+type Module struct {
+	Path   string `json:"path"`
+	Params string `json:"params,omitempty"`
 }
 
 // Port values that the init writes to the isa-debug-exit device. qemu then
