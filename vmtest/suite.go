@@ -221,7 +221,7 @@ func (s *suite) runPackage(pkg testPackage) (*resultCounter, bool) {
 	}, counter)
 	if err != nil {
 		fmt.Printf("FAIL\t%s\t[qemu: %v]\n", pkg.ImportPath, err)
-		printConsoleLog(consoleLog)
+		s.printConsoleLog(consoleLog)
 		return counter, false
 	}
 
@@ -243,15 +243,24 @@ func (s *suite) runPackage(pkg testPackage) (*resultCounter, bool) {
 	if len(counter.failing) > 0 {
 		logf("failed in the virtual machine: %s", strings.Join(counter.failing, ", "))
 	}
-	printConsoleLog(consoleLog)
+	s.printConsoleLog(consoleLog)
 	return counter, false
 }
 
-func printConsoleLog(file string) {
+// printConsoleLog prints the kernel console of a failed machine, where the
+// kernel and the init report what went wrong before the tests could.
+func (s *suite) printConsoleLog(file string) {
 	data, err := os.ReadFile(file)
-	if err != nil {
+	switch {
+	case err != nil:
 		logf("no console log: %v", err)
-		return
+	case len(bytes.TrimSpace(data)) == 0:
+		logf("the console log of the virtual machine is empty")
+	default:
+		where := ""
+		if s.opts.keep {
+			where = " (" + file + ")"
+		}
+		fmt.Fprintf(os.Stderr, "vmtest: console log of the virtual machine%s:\n%s\nvmtest: end of the console log\n", where, data)
 	}
-	fmt.Fprintf(os.Stderr, "vmtest: console log of the virtual machine (%s):\n%s\nvmtest: end of the console log\n", file, data)
 }
