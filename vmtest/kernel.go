@@ -11,7 +11,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/rt-lab/rt-lab/internal/fsutil"
+	"golang.org/x/sys/unix"
 )
 
 // kernelMeta is Debian's package that always depends on the current kernel
@@ -58,16 +58,27 @@ func defaultCacheDir() string {
 // cache when it is there, else downloaded with apt-get, unpacked with dpkg-deb
 // into cacheDir/PACKAGE_VERSION and indexed with busybox depmod. Older cached
 // versions are removed after a new one is in place.
-func fetchKernel(cacheDir, busybox string, logf func(string, ...any)) (kernel, error) {
+//
+// The returned lock is a shared flock on cacheDir/.lock that the caller holds
+// while it boots the kernel. Changes to the cache take the lock exclusively,
+// so a run never deletes a kernel that another run is booting.
+func fetchKernel(cacheDir, busybox string, logf func(string, ...any)) (kernel, *cacheLock, error) {
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
-		return kernel{}, err
+		return kernel{}, nil, err
 	}
-	lock, err := fsutil.LockFile(filepath.Join(cacheDir, ".lock"), true)
+	lock, err := lockCache(cacheDir)
 	if err != nil {
-		return kernel{}, err
+		return kernel{}, nil, err
 	}
-	defer lock.Unlock()
+	k, err := findOrFetchKernel(cacheDir, busybox, lock, logf)
+	if err != nil {
+		lock.release()
+		return kernel{}, nil, err
+	}
+	return k, lock, nil
+}
 
+func findOrFetchKernel(cacheDir, busybox string, lock *cacheLock, logf func(string, ...any)) (kernel, error) {
 	pkg, version, err := kernelPackage()
 	if err != nil {
 		if cached, ok := newestCached(cacheDir); ok {
@@ -77,17 +88,66 @@ func fetchKernel(cacheDir, busybox string, logf func(string, ...any)) (kernel, e
 		return kernel{}, err
 	}
 	dir := filepath.Join(cacheDir, pkg+"_"+version)
-	if _, err := os.Stat(filepath.Join(dir, completeMark)); err == nil {
+	if isComplete(dir) {
 		logf("kernel %s %s from the cache %s", pkg, version, dir)
 		return openKernel(dir, pkg, version)
 	}
 
-	logf("downloading kernel %s %s with apt-get into %s", pkg, version, cacheDir)
-	if err := downloadKernel(cacheDir, busybox, pkg, version, dir); err != nil {
+	// flock(2) converts a shared lock to an exclusive one, but not atomically,
+	// so another run may have fetched the kernel in between.
+	if err := lock.set(unix.LOCK_EX); err != nil {
 		return kernel{}, err
 	}
-	removeOtherVersions(cacheDir, pkg+"_"+version, logf)
+	if !isComplete(dir) {
+		logf("downloading kernel %s %s with apt-get into %s", pkg, version, cacheDir)
+		if err := downloadKernel(cacheDir, busybox, pkg, version, dir); err != nil {
+			return kernel{}, err
+		}
+		removeOtherVersions(cacheDir, pkg+"_"+version, logf)
+	}
+	if err := lock.set(unix.LOCK_SH); err != nil {
+		return kernel{}, err
+	}
 	return openKernel(dir, pkg, version)
+}
+
+func isComplete(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, completeMark))
+	return err == nil
+}
+
+// cacheLock is an flock(2) on the cache's lock file, released when the
+// process exits.
+type cacheLock struct{ f *os.File }
+
+// lockCache opens the lock file of cacheDir and takes a shared lock on it.
+func lockCache(cacheDir string) (*cacheLock, error) {
+	f, err := os.OpenFile(filepath.Join(cacheDir, ".lock"), os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	lock := &cacheLock{f: f}
+	if err := lock.set(unix.LOCK_SH); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return lock, nil
+}
+
+func (l *cacheLock) set(how int) error {
+	for {
+		err := unix.Flock(int(l.f.Fd()), how)
+		if err != unix.EINTR {
+			if err != nil {
+				return &os.PathError{Op: "flock", Path: l.f.Name(), Err: err}
+			}
+			return nil
+		}
+	}
+}
+
+func (l *cacheLock) release() {
+	l.f.Close()
 }
 
 // kernelPackage returns the name and version of the kernel image package that

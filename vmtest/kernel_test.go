@@ -1,9 +1,12 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestParseKernelDepends(t *testing.T) {
@@ -96,5 +99,28 @@ func TestRemoveOtherVersions(t *testing.T) {
 	}
 	if _, err := os.Stat(keep); err != nil {
 		t.Errorf("kept kernel: %v", err)
+	}
+}
+
+// A run that boots a cached kernel holds a shared lock, which blocks a run
+// that wants to change the cache but not another run that boots.
+func TestCacheLockShared(t *testing.T) {
+	cache := t.TempDir()
+	booting, err := lockCache(cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer booting.release()
+	other, err := lockCache(cache)
+	if err != nil {
+		t.Fatalf("second shared lock: %v", err)
+	}
+	defer other.release()
+	if err := other.set(unix.LOCK_EX | unix.LOCK_NB); !errors.Is(err, unix.EWOULDBLOCK) {
+		t.Errorf("exclusive lock beside a shared one: error %v, want EWOULDBLOCK", err)
+	}
+	booting.release()
+	if err := other.set(unix.LOCK_EX | unix.LOCK_NB); err != nil {
+		t.Errorf("exclusive lock after the other run released: %v", err)
 	}
 }

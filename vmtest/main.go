@@ -106,7 +106,7 @@ func run(args []string) int {
 	if err != nil {
 		return unavailable(err)
 	}
-	k, err := fetchKernel(opts.cacheDir, busybox, logf)
+	k, lock, err := fetchKernel(opts.cacheDir, busybox, logf)
 	if errors.Is(err, errNoTools) {
 		return unavailable(err)
 	}
@@ -114,6 +114,7 @@ func run(args []string) int {
 		logf("cannot get the kernel: %v", err)
 		return 1
 	}
+	defer lock.release()
 
 	suite, err := prepare(opts, k, busybox)
 	if err != nil {
