@@ -49,12 +49,13 @@ GOFMT = $(shell $(GO) env GOROOT)/bin/gofmt
 VMTEST = GO='$(GO)' timeout --kill-after=1m $(VM_TOTAL_TIMEOUT) \
 	$(GO) run ./vmtest -timeout $(VM_TIMEOUT) $(VM_PACKAGES)
 
-.PHONY: help build install deps lab test test-vm vet fmt-check require-root clean
+.PHONY: help build install deps lab test test-provision test-vm vet fmt-check require-root clean
 
 help:
 	@echo "sudo make lab     install packages, build, install to $(PREFIX)/bin, start tahap-1"
 	@echo "sudo make test    install packages, fmt-check, vet, run all tests as root"
 	@echo "sudo make test-vm run the cgroup v2 tests in a qemu VM (part of make test)"
+	@echo "sudo make test-provision  test the self-study VM set-up in a fresh Debian 13 root"
 	@echo "make build        build the static binary $(BIN)"
 	@echo "sudo make install copy $(BIN) to $(PREFIX)/bin/rt-lab"
 	@echo "sudo make deps    run scripts/install-deps.sh"
@@ -80,13 +81,18 @@ deps:
 lab: require-root deps build install
 	$(DESTDIR)$(PREFIX)/bin/rt-lab $(LAB_FLAGS) start tahap-1
 
-test: require-root deps fmt-check vet
+test: require-root deps fmt-check vet test-provision
 	RT_LAB_REQUIRE_ROOT=1 timeout --kill-after=1m $(TEST_TOTAL_TIMEOUT) \
 		$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) ./...
 	$(VMTEST)
 
 test-vm: require-root deps
 	$(VMTEST)
+
+# shellcheck, the Vagrantfile, and vagrant/provision.sh run twice in a fresh
+# Debian 13 root made by debootstrap; see vagrant/README.md.
+test-provision: require-root deps
+	bash vagrant/test-provision.sh
 
 vet:
 	$(GO) vet ./...

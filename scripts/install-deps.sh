@@ -3,8 +3,10 @@
 # busybox-static, iputils-ping, iproute2, tmux, ca-certificates, make, git,
 # Go 1.21 or newer, and qemu-system-x86 and cpio for the cgroup v2 tests in a
 # virtual machine (make test-vm). Only the test of the `rt-lab report` HTML page
-# uses chromium, headless and on local files. Run as root. Only missing packages are
-# installed, so a second run changes nothing.
+# uses chromium, headless and on local files. debootstrap, shellcheck, ruby,
+# vagrant and vagrant-libvirt serve the test of the self-study VM (make
+# test-provision). Run as root. Only missing packages are installed, so a second
+# run changes nothing.
 #
 # Exit status: 0 everything is installed, 1 an install step failed, 2 usage error,
 # 3 cannot install here (not root, no apt-get, or no Go 1.21 or newer from apt).
@@ -12,8 +14,12 @@ set -euo pipefail
 
 export DEBIAN_FRONTEND=noninteractive
 
-readonly PACKAGES=(busybox-static iputils-ping iproute2 tmux ca-certificates make git
-	qemu-system-x86 cpio chromium)
+# LAB_PACKAGES build and run rt-lab. TEST_PACKAGES serve only `make test`, and
+# --lab-only leaves them out (vagrant/provision.sh does, for the self-study VM).
+readonly LAB_PACKAGES=(busybox-static iputils-ping iproute2 tmux ca-certificates make git)
+readonly TEST_PACKAGES=(qemu-system-x86 cpio chromium
+	debootstrap shellcheck ruby vagrant vagrant-libvirt)
+PACKAGES=("${LAB_PACKAGES[@]}" "${TEST_PACKAGES[@]}")
 readonly MIN_GO_MINOR=21
 readonly BACKPORTS_LIST=/etc/apt/sources.list.d/rt-lab-backports.list
 
@@ -33,13 +39,15 @@ die() {
 
 usage() {
 	cat <<EOF
-Usage: sudo scripts/install-deps.sh [--dry-run]
+Usage: sudo scripts/install-deps.sh [--dry-run | --lab-only]
 
 Installs the packages rt-lab needs with apt-get, skipping those already installed:
   ${PACKAGES[*]}
 and Go 1.21 or newer (Debian's golang-go, else the Debian backports package).
 
   --dry-run   list what is missing and what would be installed; needs no root
+  --lab-only  install only what building and running rt-lab needs, not the
+              test tools: ${TEST_PACKAGES[*]}
   -h, --help  show this help
 
 Exit status: 0 ok, 1 an install step failed, 2 usage error, 3 cannot install here.
@@ -66,6 +74,8 @@ Install these with your system's package manager, then run 'make build':
     test also needs apt-get and dpkg-deb to fetch a Debian kernel, so it skips
     without them
   - for the test of the 'rt-lab report' HTML page: chromium (headless)
+  - for 'make test-provision' (part of 'make test'): debootstrap, shellcheck,
+    ruby, vagrant and vagrant-libvirt
 EOF
 }
 
@@ -247,6 +257,7 @@ main() {
 	case ${1:-} in
 	"") ;;
 	--dry-run) dry_run=true ;;
+	--lab-only) PACKAGES=("${LAB_PACKAGES[@]}") ;;
 	-h | --help)
 		usage
 		return 0
