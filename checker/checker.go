@@ -78,6 +78,12 @@ var probes = map[string]probe{
 	"oom-kill":        {[]string{"name"}, checkOOMKill},
 	"cpu-throttled":   {[]string{"name"}, checkCPUThrottled},
 	"answer":          {[]string{"name", "value"}, checkAnswer},
+	"veth-to-bridge":  {[]string{"name"}, checkVethToBridge},
+	"can-reach":       {[]string{"name", "target"}, checkCanReach},
+	"resolves":        {[]string{"name", "target"}, checkResolves},
+	"tcp-listening":   {[]string{"name", "port"}, checkTCPListening},
+	"tcp-reachable":   {[]string{"name", "target", "port"}, checkTCPReachable},
+	"default-route":   {[]string{"name"}, checkDefaultRoute},
 }
 
 // numericParams are the parameters whose value must be a whole number above 0.
