@@ -178,6 +178,15 @@ func startInNamespaces(fds []int, cgroupFD int, args, env []string, p Process) (
 			return nil, os.NewSyscallError("setns "+ns.name, err)
 		}
 	}
+	// The command gets the same capabilities and no_new_privs as the house's
+	// PID 1. Both are per thread and inherited by fork, so they are reduced on
+	// this locked thread, after setns (which needs CAP_SYS_ADMIN) and before
+	// cmd.Start forks the child from it. Setting SysProcAttr.AmbientCaps would
+	// not do: root's execve(2) grants the whole bounding set anyway. Go ends the
+	// thread with the goroutine, so no other goroutine runs with the reduced set.
+	if err := confineThread(); err != nil {
+		return nil, err
+	}
 	path, err := lookPath(args[0])
 	if err != nil {
 		return nil, err

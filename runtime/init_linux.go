@@ -38,6 +38,8 @@ func MaybeInit() {
 	if len(os.Args) == 0 || os.Args[0] != initArg0 {
 		return
 	}
+	// The thread stays locked until exec: confineThread changes only this
+	// thread's capabilities, and execve(2) keeps the calling thread's.
 	goruntime.LockOSThread()
 	status := os.NewFile(initStatusFD, "status")
 	err := bootstrap()
@@ -68,6 +70,14 @@ func bootstrap() error {
 		return err
 	}
 	if err := pivotRoot(cfg.Rootfs); err != nil {
+		return err
+	}
+	if err := maskKernelFiles(); err != nil {
+		return err
+	}
+	// The last step that needs all of root's capabilities is done: from here on
+	// this thread, and busybox init after exec, keep only houseCapabilities.
+	if err := confineThread(); err != nil {
 		return err
 	}
 	if _, err := status.Write([]byte("r\n")); err != nil {
