@@ -64,7 +64,12 @@ func newHandGroup(t *testing.T) *handGroup {
 			}
 		}
 	}
+	made := map[string]bool{}
 	for _, dir := range g.dirs {
+		if made[dir] {
+			continue
+		}
+		made[dir] = true
 		// Mkdir, not MkdirAll: a missing hierarchy must fail, not create a plain
 		// folder on the tmpfs above the hierarchies.
 		if err := os.Mkdir(dir, 0o755); err != nil {

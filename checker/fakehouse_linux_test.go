@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -140,7 +141,18 @@ func (f fakeHouse) start(t *testing.T, r *runtime.Runtime, name string) int {
 	cmd := exec.Command(busybox, "sh", "-c", strings.Join(script, "\n"))
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: uintptr(flags), Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	// Pdeathsig fires when the thread that forked the child exits, and the
+	// checker ends threads on purpose after setns, so fork from a thread that
+	// stays locked until the test ends.
+	started, release := make(chan error), make(chan struct{})
+	go func() {
+		goruntime.LockOSThread()
+		started <- cmd.Start()
+		<-release
+		goruntime.UnlockOSThread()
+	}()
+	t.Cleanup(func() { close(release) })
+	if err := <-started; err != nil {
 		t.Fatal(err)
 	}
 	exited := make(chan struct{})

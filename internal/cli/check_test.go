@@ -300,21 +300,7 @@ func TestCheckReportOnRealHouses(t *testing.T) {
 func TestCheckNeedsRoot(t *testing.T) {
 	testutil.RequireRoot(t)
 	ready := firstStage(t, lessons.StatusReady)
-	// t.TempDir's parent is private to root, so the binary goes where nobody can
-	// reach it.
-	dir, err := os.MkdirTemp("", "rt-lab-check-nobody-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, "rt-lab")
-	build := exec.Command("go", "build", "-o", bin, "github.com/rt-lab/rt-lab/cmd/rt-lab")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := testutil.BuildRTLab(t, true)
 
 	tests := []struct {
 		args []string

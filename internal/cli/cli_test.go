@@ -141,21 +141,7 @@ func TestLanguageChoice(t *testing.T) {
 // TestNotRootMessage runs the real binary as an unprivileged user.
 func TestNotRootMessage(t *testing.T) {
 	testutil.RequireRoot(t)
-	// t.TempDir's parent is private to root, so the binary goes where nobody can
-	// reach it.
-	dir, err := os.MkdirTemp("", "rt-lab-nobody-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, "rt-lab")
-	build := exec.Command("go", "build", "-o", bin, "github.com/rt-lab/rt-lab/cmd/rt-lab")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := testutil.BuildRTLab(t, true)
 	nobody := &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	tests := []struct {
 		args []string

@@ -53,7 +53,11 @@ func (a *App) runRun(name string, command []string) error {
 	if len(command) == 0 {
 		a.info(a.Stderr, "RunEnter", "Name", name, "Hostname", c.Hostname)
 	}
-	code, err := r.Exec(name, runtime.Process{Args: command, Stdin: a.Stdin, Stdout: a.Stdout, Stderr: a.Stderr, TTY: tty})
+	// The in-house tools (eat-memory, burn-cpu, ipcmk) speak the same language
+	// as rt-lab on the host.
+	env := []string{"RT_LAB_LANG=" + string(a.P.Lang)}
+	code, err := r.Exec(name, runtime.Process{Args: command, Env: env,
+		Stdin: a.Stdin, Stdout: a.Stdout, Stderr: a.Stderr, TTY: tty})
 	if err != nil {
 		if code != 0 {
 			a.info(a.Stderr, "ErrorPrefix", "Message", a.renderErr(err))

@@ -6,12 +6,12 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/creack/pty"
 
+	"github.com/rt-lab/rt-lab/internal/testutil"
 	"github.com/rt-lab/rt-lab/lessons"
 )
 
@@ -33,12 +33,7 @@ func requireRoot(t *testing.T) {
 // GOROOT/bin first in PATH, so "go" is the toolchain running the test.
 func buildRTLab(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "rt-lab")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/rt-lab/rt-lab/cmd/rt-lab")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return testutil.BuildRTLab(t, false)
 }
 
 // cliEnv is the test's environment without the variables that would point

@@ -1,0 +1,37 @@
+package testutil
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// BuildRTLab builds the rt-lab binary into a new folder and returns its path.
+// The folder is removed when the test ends. With worldReadable the folder is
+// made outside t.TempDir, whose parent only root may enter, so that a test can
+// run the binary as nobody.
+//
+// The build is static (CGO_ENABLED=0), as make builds it: houses bind-mount the
+// binary as their in-house tools and have no dynamic loader.
+func BuildRTLab(t testing.TB, worldReadable bool) string {
+	t.Helper()
+	dir := t.TempDir()
+	if worldReadable {
+		var err error
+		if dir, err = os.MkdirTemp("", "rt-lab-bin-"); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(dir) })
+		if err := os.Chmod(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bin := filepath.Join(dir, "rt-lab")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/rt-lab/rt-lab/cmd/rt-lab")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
