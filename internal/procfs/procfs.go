@@ -174,3 +174,43 @@ func SignalHandled(pid int, sig unix.Signal) (bool, error) {
 	wchan, err := os.ReadFile(fmt.Sprintf("%s/%d/wchan", Root, pid))
 	return err == nil && strings.Contains(string(wchan), "sigtimedwait"), nil
 }
+
+// SignalPending reports whether sig is pending for pid: queued for one of its
+// threads (SigPnd) or for the whole process (ShdPnd) and not yet taken by a
+// handler or sigtimedwait(2).
+func SignalPending(pid int, sig unix.Signal) (bool, error) {
+	data, err := os.ReadFile(fmt.Sprintf("%s/%d/status", Root, pid))
+	if err != nil {
+		return false, err
+	}
+	bit := uint64(1) << (uint(sig) - 1)
+	found := 0
+	for _, line := range strings.Split(string(data), "\n") {
+		key, rest, ok := strings.Cut(line, ":")
+		if !ok || key != "SigPnd" && key != "ShdPnd" {
+			continue
+		}
+		found++
+		mask, err := strconv.ParseUint(strings.TrimSpace(rest), 16, 64)
+		if err != nil {
+			return false, fmt.Errorf("parse %s of %d: %w", key, pid, err)
+		}
+		if mask&bit != 0 {
+			return true, nil
+		}
+	}
+	if found < 2 {
+		return false, fmt.Errorf("%s/%d/status has no SigPnd or ShdPnd line", Root, pid)
+	}
+	return false, nil
+}
+
+// Wchan returns the kernel function pid sleeps in, such as "hrtimer_nanosleep",
+// or "0" when it runs. Kernels without symbol names show "0" as well.
+func Wchan(pid int) (string, error) {
+	data, err := os.ReadFile(fmt.Sprintf("%s/%d/wchan", Root, pid))
+	if err != nil {
+		return "", err
+	}
+	return string(data), nil
+}
