@@ -165,8 +165,9 @@ func (n *Network) configureContainer(a Allocation, netnsFD int) error {
 
 // Detach deletes the host end of container name's veth pair, which deletes the
 // container's eth0 with it. A container without an allocation or without the
-// link is left as it is, so Detach is safe to repeat. It takes
-// ROOT/network.lock.
+// link is left as it is, so Detach is safe to repeat. A link of that name that
+// is not a veth, or that is attached to another bridge, belongs to someone
+// else: Detach leaves it alone. It takes ROOT/network.lock.
 func (n *Network) Detach(name string) error {
 	l, err := n.lock()
 	if err != nil {
@@ -178,7 +179,31 @@ func (n *Network) Detach(name string) error {
 	if err != nil || !ok {
 		return err
 	}
-	return deleteLink(a.HostLink())
+	link, err := netlink.LinkByName(a.HostLink())
+	if isLinkNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if link.Type() != "veth" || !n.onOwnBridge(link) {
+		return nil
+	}
+	if err := netlink.LinkDel(link); err != nil && !isLinkNotFound(err) {
+		return fmt.Errorf("delete link %s: %w", a.HostLink(), err)
+	}
+	return nil
+}
+
+// onOwnBridge reports whether link is attached to no bridge or to this
+// network's bridge.
+func (n *Network) onOwnBridge(link netlink.Link) bool {
+	master := link.Attrs().MasterIndex
+	if master == 0 {
+		return true
+	}
+	bridge, err := netlink.LinkByName(n.cfg.Bridge)
+	return err == nil && bridge.Attrs().Index == master
 }
 
 func deleteLink(name string) error {
