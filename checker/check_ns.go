@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	goruntime "runtime"
+	"slices"
 	"strings"
 
 	"github.com/vishvananda/netlink"
@@ -121,12 +122,16 @@ func checkOwnNamespace(env *Env, with map[string]string) Result {
 	return Result{Passed: true, Evidence: ev}
 }
 
-// checkOnlyLoopback lists the network devices in the container's network
-// namespace over netlink: there must be exactly lo, and it must be up.
-func checkOnlyLoopback(env *Env, with map[string]string) Result {
+// checkOwnLinks checks that the container's network devices are its own: its
+// network namespace differs from the checker's, which runs on the host, lo is
+// there and up, and none of the host's devices is visible inside. A device
+// with the host's name and hardware address inside the house is the host's
+// own. A house's eth0 is its end of a veth pair, so its hardware address
+// differs from that of a host eth0.
+func checkOwnLinks(env *Env, with map[string]string) Result {
 	p := env.printer()
 	name := with["name"]
-	expected := p.Tf("CheckExpectLoopback", "Name", name)
+	expected := p.Tf("CheckExpectOwnLinks", "Name", name)
 	h, ev, fail := houseEvidence(env, name)
 	if fail != nil {
 		return *fail
@@ -137,13 +142,28 @@ func checkOnlyLoopback(env *Env, with map[string]string) Result {
 		return Result{Evidence: append(ev, p.Tf("CheckSetnsError", "Kind", "net", "PID", h.PID, "Error", err.Error())),
 			Expected: expected}
 	}
-	ev = append(ev, p.Tf("CheckLinks", "NS", nsLabel("net", inode), "Links", formatLinks(links)))
+	hostLinks, hostInode, err := listLinks(os.Getpid())
+	if err != nil {
+		return Result{Evidence: append(ev, p.Tf("CheckProcError", "Error", err.Error())), Expected: expected}
+	}
+	ev = append(ev, p.Tf("CheckLinks", "NS", nsLabel("net", inode), "Links", formatLinks(links)),
+		p.Tf("CheckHostLinks", "NS", nsLabel("net", hostInode), "Links", formatLinks(hostLinks)))
+
+	lo, hasLo := findLink(links, "lo")
 	switch {
-	case len(links) != 1 || links[0].name != "lo":
-		ev = append(ev, p.T("CheckLinksNotOnlyLo", nil))
-	case !links[0].up:
+	case inode == hostInode:
+		ev = append(ev, p.T("CheckLinksShared", nil))
+	case !hasLo:
+		ev = append(ev, p.T("CheckLoMissing", nil))
+	case !lo.up:
 		ev = append(ev, p.T("CheckLoDown", nil))
 	default:
+		for _, l := range links {
+			if l.name != "lo" && slices.ContainsFunc(hostLinks, l.sameDevice) {
+				ev = append(ev, p.Tf("CheckHostLinkInside", "Link", l.name, "MAC", l.mac))
+				return Result{Evidence: ev, Expected: expected}
+			}
+		}
 		return Result{Passed: true, Evidence: ev}
 	}
 	return Result{Evidence: ev, Expected: expected}
@@ -151,7 +171,23 @@ func checkOnlyLoopback(env *Env, with map[string]string) Result {
 
 type link struct {
 	name string
-	up   bool // IFF_UP: the administrative state set with "ip link set up"
+	mac  string // hardware address, as ip link shows it
+	up   bool   // IFF_UP: the administrative state set with "ip link set up"
+}
+
+// sameDevice reports whether l and other look like one device: the same name
+// and hardware address.
+func (l link) sameDevice(other link) bool {
+	return l.name == other.name && l.mac == other.mac
+}
+
+func findLink(links []link, name string) (link, bool) {
+	for _, l := range links {
+		if l.name == name {
+			return l, true
+		}
+	}
+	return link{}, false
 }
 
 // listLinks returns the network devices in pid's network namespace and the
@@ -177,7 +213,7 @@ func listLinks(pid int) ([]link, uint64, error) {
 	}
 	links := make([]link, len(list))
 	for i, l := range list {
-		links[i] = link{name: l.Attrs().Name, up: l.Attrs().Flags&net.FlagUp != 0}
+		links[i] = link{name: l.Attrs().Name, mac: l.Attrs().HardwareAddr.String(), up: l.Attrs().Flags&net.FlagUp != 0}
 	}
 	return links, inode, nil
 }

@@ -71,7 +71,7 @@ var probes = map[string]probe{
 	"ps-shows-family": {[]string{"name"}, checkPsShowsFamily},
 	"hostname":        {[]string{"name", "hostname"}, checkHostname},
 	"own-namespace":   {[]string{"name", "ns"}, checkOwnNamespace},
-	"only-loopback":   {[]string{"name"}, checkOnlyLoopback},
+	"own-links":       {[]string{"name"}, checkOwnLinks},
 	"memory-limit":    {[]string{"name", "mib"}, checkMemoryLimit},
 	"cpu-limit":       {[]string{"name", "percent"}, checkCPULimit},
 	"pids-limit":      {[]string{"name", "max"}, checkPidsLimit},

@@ -189,7 +189,7 @@ func TestFormatEvidence(t *testing.T) {
 		{"empty family", formatFamily(nil), "-"},
 		{"pids", formatPIDs([]int{1, 5, 9}), "1 5 9"},
 		{"no pids", formatPIDs(nil), "-"},
-		{"links", formatLinks([]link{{"lo", true}, {"eth0", false}}), "lo (UP), eth0 (DOWN)"},
+		{"links", formatLinks([]link{{name: "lo", up: true}, {name: "eth0"}}), "lo (UP), eth0 (DOWN)"},
 		{"no links", formatLinks(nil), "-"},
 	}
 	for _, tt := range tests {

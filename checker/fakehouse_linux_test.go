@@ -259,7 +259,7 @@ func TestFakeHouseAllChecksPass(t *testing.T) {
 		{"own-namespace", []string{"ns", "uts"}, "uts namespace"},
 		{"own-namespace", []string{"ns", "ipc"}, "ipc namespace"},
 		{"own-namespace", []string{"ns", "mnt"}, "mnt namespace"},
-		{"only-loopback", nil, "lo (UP)"},
+		{"own-links", nil, "lo (UP)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.check+strings.Join(tt.params, "-"), func(t *testing.T) {
@@ -345,8 +345,8 @@ func TestFakeHouseFailures(t *testing.T) {
 		{"wrong hostname", fakeHouse{}, "hostname", []string{"hostname", "lain"}, "the hostname is palsu, not lain"},
 		{"shared net", fakeHouse{sharedNet: true}, "own-namespace", []string{"ns", "net"},
 			"the house shares the host's net namespace"},
-		{"shared net links", fakeHouse{sharedNet: true}, "only-loopback", nil, "should have lo and no other device"},
-		{"lo down", fakeHouse{loDown: true}, "only-loopback", nil, "lo is down"},
+		{"shared net links", fakeHouse{sharedNet: true}, "own-links", nil, "shares the host's network namespace"},
+		{"lo down", fakeHouse{loDown: true}, "own-links", nil, "lo is down"},
 	}
 	for i, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
@@ -380,7 +380,7 @@ func TestStoppedHouseNeverPasses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			writeState(t, env.Runtime, "rumah-mati", "mati", tt.pid, tt.start)
-			for _, check := range []string{"house-running", "ps-shows-family", "only-loopback"} {
+			for _, check := range []string{"house-running", "ps-shows-family", "own-links"} {
 				res := run(env, check, "name", "rumah-mati")
 				assertResult(t, res, false, tt.evidence)
 				assertResult(t, res, false, "house rumah-mati is not running")

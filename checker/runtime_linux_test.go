@@ -109,7 +109,8 @@ func TestRuntimeHouseAllChecksPass(t *testing.T) {
 		{"own-namespace", []string{"ns", "uts"}, "uts namespace"},
 		{"own-namespace", []string{"ns", "ipc"}, "ipc namespace"},
 		{"own-namespace", []string{"ns", "mnt"}, "mnt namespace"},
-		{"only-loopback", nil, "lo (UP)"},
+		{"own-links", nil, "lo (UP)"},
+		{"own-links", nil, "eth0 (UP)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.check+"-"+strings.Join(tt.params, "-"), func(t *testing.T) {

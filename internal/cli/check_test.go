@@ -473,7 +473,7 @@ func TestCheckFormatsParseBack(t *testing.T) {
 	r, root := newTestRuntime(t)
 	buildHouses(t, r, stage, true, false)
 	env := map[string]string{"RT_LAB_ROOT": root, "RT_LAB_LANG": "en"}
-	want, passing := passingSteps(stage, "house-built", "house-running", "hostname", "own-namespace", "only-loopback")
+	want, passing := passingSteps(stage, "house-built", "house-running", "hostname", "own-namespace", "own-links")
 
 	code, out, errOut := runCLI(t, env, "check", stage.ID, "--format", "junit", "--student", "Siti")
 	if code != 1 {
@@ -641,7 +641,7 @@ func TestGradeScriptedClass(t *testing.T) {
 		{"Ani Lengkap", func(t *testing.T, r *runtime.Runtime, _ string) { buildHouses(t, r, stage, true, true) },
 			stage.MaxPoints()},
 		{"Budi Sebagian", func(t *testing.T, r *runtime.Runtime, _ string) { buildHouses(t, r, stage, true, false) },
-			pointsFor(stage, "house-built", "house-running", "hostname", "own-namespace", "only-loopback")},
+			pointsFor(stage, "house-built", "house-running", "hostname", "own-namespace", "own-links")},
 		{"Citra Fondasi", func(t *testing.T, r *runtime.Runtime, _ string) { buildHouses(t, r, stage, false, false) },
 			pointsFor(stage, "house-built")},
 		{"Dedi Kosong", func(*testing.T, *runtime.Runtime, string) {}, 0},
