@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/rt-lab/rt-lab/internal/cgroups"
 	"github.com/rt-lab/rt-lab/internal/usererr"
+	"github.com/rt-lab/rt-lab/network"
 )
 
 // CreateOptions describe a new container.
@@ -19,38 +19,19 @@ type CreateOptions struct {
 	MemoryBytes int64  // 0: no limit
 	CPUPercent  int    // 0: no limit
 	Pids        int64  // 0: DefaultPids
+	// Subnet is the root's subnet in CIDR form. It applies only while no
+	// container of the root has an address; later a different value is a usage
+	// error. Empty keeps the current subnet, or picks one (see openNetwork).
+	Subnet string
 }
 
 // Create records a new container and builds its root file system: an overlay
 // upper folder holding the house's own /etc/hostname and /etc/hosts on top of the
-// shared busybox base. It leaves nothing behind when it fails.
+// shared busybox base. It reserves the house's address on the root's bridge,
+// creating the bridge at first use, and adds the house to every neighbour's
+// /etc/hosts. It leaves nothing behind when it fails.
 func (r *Runtime) Create(opts CreateOptions) (_ *Container, retErr error) {
-	if err := ValidateName(opts.Name); err != nil {
-		return nil, err
-	}
-	if opts.Hostname == "" {
-		opts.Hostname = opts.Name
-	}
-	if err := ValidateHostname(opts.Hostname); err != nil {
-		return nil, err
-	}
-	// The name becomes a cgroup folder, which must not collide with a v1
-	// control file such as "tasks".
-	if err := cgroups.ValidateName(opts.Name); err != nil {
-		return nil, err
-	}
-	if err := checkLimits(opts.MemoryBytes, opts.CPUPercent, opts.Pids); err != nil {
-		return nil, err
-	}
-	if opts.Pids == 0 {
-		opts.Pids = DefaultPids
-	}
-	// Every house runs in a cgroup, so a host without a needed controller is
-	// reported now rather than at the first start.
-	if err := cgroups.CheckControllers(0, ""); err != nil {
-		return nil, err
-	}
-	if err := r.checkRootPath(); err != nil {
+	if err := r.checkCreateOptions(&opts); err != nil {
 		return nil, err
 	}
 	busybox, err := FindBusybox(r.busybox)
@@ -64,20 +45,25 @@ func (r *Runtime) Create(opts CreateOptions) (_ *Container, retErr error) {
 	}
 	defer l.Unlock()
 
-	dir := r.ContainerDir(opts.Name)
-	if _, err := os.Stat(r.statePath(opts.Name)); err == nil {
-		return nil, usererr.New(usererr.Usage, "ErrContainerExists", "Name", opts.Name)
-	}
-	// A folder without state.json is a create that was cut short: it was never a
-	// container, so it is removed and built again.
-	if err := os.RemoveAll(dir); err != nil {
+	if err := r.checkNameFree(opts.Name); err != nil {
 		return nil, err
 	}
-
+	// The network comes first, so a subnet that is taken or in use rejects the
+	// create before anything is built.
+	sl, err := lockSubnets()
+	if err != nil {
+		return nil, err
+	}
+	defer sl.Unlock()
+	n, err := r.openNetwork(opts.Subnet)
+	if err != nil {
+		return nil, err
+	}
 	base, err := r.ensureBase(busybox)
 	if err != nil {
 		return nil, err
 	}
+	dir := r.ContainerDir(opts.Name)
 	if err := os.MkdirAll(r.containersDir(), 0o755); err != nil {
 		return nil, err
 	}
@@ -94,14 +80,9 @@ func (r *Runtime) Create(opts CreateOptions) (_ *Container, retErr error) {
 			return nil, err
 		}
 	}
-	files := map[string]string{
-		"etc/hostname": opts.Hostname + "\n",
-		"etc/hosts":    hostsFile(opts.Hostname),
-	}
-	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(r.UpperDir(opts.Name), name), []byte(content), 0o644); err != nil {
-			return nil, err
-		}
+	hostname := filepath.Join(r.UpperDir(opts.Name), "etc", "hostname")
+	if err := os.WriteFile(hostname, []byte(opts.Hostname+"\n"), 0o644); err != nil {
+		return nil, err
 	}
 
 	c := &Container{
@@ -114,15 +95,86 @@ func (r *Runtime) Create(opts CreateOptions) (_ *Container, retErr error) {
 		Created:     time.Now().UTC().Truncate(time.Second),
 		Status:      StatusStopped,
 	}
+	a, err := allocate(n, opts.Name)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if retErr != nil {
+			r.disconnect(opts.Name, true)
+		}
+	}()
+	c.Address = a.Address
+	all, err := n.Allocations()
+	if err != nil {
+		return nil, err
+	}
+	if err := r.writeHosts(c, all); err != nil {
+		return nil, err
+	}
 	// The state file is written last: its presence marks a complete container.
 	if err := r.save(c); err != nil {
 		return nil, err
 	}
+	r.updatePhoneBook(n, c.Name)
 	return c, nil
 }
 
-func hostsFile(hostname string) string {
-	return fmt.Sprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t%s\n", hostname)
+// checkCreateOptions validates opts and fills in the defaults, before anything
+// is written.
+func (r *Runtime) checkCreateOptions(opts *CreateOptions) error {
+	if err := ValidateName(opts.Name); err != nil {
+		return err
+	}
+	if opts.Hostname == "" {
+		opts.Hostname = opts.Name
+	}
+	if err := ValidateHostname(opts.Hostname); err != nil {
+		return err
+	}
+	// The name becomes a cgroup folder, which must not collide with a v1
+	// control file such as "tasks".
+	if err := cgroups.ValidateName(opts.Name); err != nil {
+		return err
+	}
+	if err := checkLimits(opts.MemoryBytes, opts.CPUPercent, opts.Pids); err != nil {
+		return err
+	}
+	if opts.Pids == 0 {
+		opts.Pids = DefaultPids
+	}
+	if opts.Subnet != "" {
+		if _, err := network.ParseSubnet(opts.Subnet); err != nil {
+			return err
+		}
+	}
+	// Every house runs in a cgroup, so a host without a needed controller is
+	// reported now rather than at the first start.
+	if err := cgroups.CheckControllers(0, ""); err != nil {
+		return err
+	}
+	return r.checkRootPath()
+}
+
+// checkNameFree rejects a name that a container, readable or broken, already
+// has. A folder without state.json is a create that was cut short: it was
+// never a container, so it is removed unless something is still mounted from
+// it. The caller holds the lock.
+func (r *Runtime) checkNameFree(name string) error {
+	_, err := r.load(name)
+	switch {
+	case err == nil:
+		return usererr.New(usererr.Usage, "ErrContainerExists", "Name", name)
+	case !errors.Is(err, os.ErrNotExist):
+		return usererr.Wrap(err, usererr.Usage, "ErrContainerExistsBroken", "Name", name, "Path", r.statePath(name))
+	}
+	if _, err := os.Lstat(r.ContainerDir(name)); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err := r.checkFolderUnused(name); err != nil {
+		return err
+	}
+	return os.RemoveAll(r.ContainerDir(name))
 }
 
 // checkRootPath rejects a root folder whose path would break the overlay mount

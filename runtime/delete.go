@@ -1,15 +1,30 @@
 package runtime
 
 import (
+	"errors"
 	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/rt-lab/rt-lab/internal/procfs"
 	"github.com/rt-lab/rt-lab/internal/usererr"
 )
 
-// Delete removes every trace of container name: its state, root file system and
-// log. A running container needs force, which stops it first. The house's mounts
-// live only in its own mount namespace, which the kernel frees when its last
-// process exits, so no unmount is needed on the host.
+// Delete removes every trace of container name: its state, root file system,
+// log, cgroup, veth pair and address, and the root's bridge when no other
+// container has an address. It also takes the container out of its
+// neighbours' /etc/hosts. A running container needs force, which stops it
+// first. The house's mounts live only in its own mount namespace, which the
+// kernel frees when its last process exits, so no unmount is needed on the
+// host.
+//
+// A container whose state file cannot be read (ErrContainerBroken) is removed
+// only with force, and so is a folder that a create cut short left without a
+// state file. Delete then removes as much as it can. It stops the init found
+// by its overlay and unmounts whatever is mounted under the folder on the host.
 func (r *Runtime) Delete(name string, force bool) error {
 	if err := ValidateName(name); err != nil {
 		return err
@@ -19,29 +34,146 @@ func (r *Runtime) Delete(name string, force bool) error {
 		return err
 	}
 	defer l.Unlock()
-	c, err := r.Get(name)
-	if err != nil {
-		return err
-	}
-	if c.Status == StatusRunning {
-		if !force {
-			return usererr.New(usererr.Usage, "ErrDeleteRunning", "Name", name)
+
+	c, err := r.load(name)
+	switch {
+	case err == nil:
+		if err := r.stopForDelete(c, force); err != nil {
+			return err
 		}
-		if err := r.stop(c, DefaultStopTimeout); err != nil {
+	case errors.Is(err, os.ErrNotExist):
+		if !r.Incomplete(name) {
+			return usererr.New(usererr.Usage, "ErrContainerNotFound", "Name", name)
+		}
+		if !force {
+			return usererr.New(usererr.Usage, "ErrContainerIncomplete", "Name", name, "Path", r.ContainerDir(name))
+		}
+		if err := r.stopUnrecorded(name); err != nil {
+			return err
+		}
+	default:
+		if !force {
+			return brokenError(name, r.statePath(name), err)
+		}
+		if err := r.stopUnrecorded(name); err != nil {
 			return err
 		}
 	}
+	return r.remove(name)
+}
+
+// stopForDelete stops c when it runs and force allows it.
+func (r *Runtime) stopForDelete(c *Container, force bool) error {
+	running := c.Status == StatusRunning
+	if !running {
+		_, _, found, err := findInit(r.UpperDir(c.Name))
+		if err != nil {
+			return err
+		}
+		running = found
+	}
+	if running && !force {
+		return usererr.New(usererr.Usage, "ErrDeleteRunning", "Name", c.Name)
+	}
+	// stop finds an init that the state file does not name by itself.
+	return r.stop(c, DefaultStopTimeout)
+}
+
+// stopUnrecorded stops the init of container name, which has no readable
+// state file, when one runs on its overlay.
+func (r *Runtime) stopUnrecorded(name string) error {
+	pid, start, found, err := findInit(r.UpperDir(name))
+	if err != nil || !found {
+		return err
+	}
+	if err := terminate(pid, start, DefaultStopTimeout); err != nil {
+		return usererr.Wrap(err, usererr.Failed, "ErrStopFailed", "Name", name)
+	}
+	return nil
+}
+
+// remove deletes what is left of stopped container name. The caller holds the
+// lock.
+func (r *Runtime) remove(name string) error {
 	// A stopped house has no cgroup unless a crash left one behind.
 	if err := r.removeCgroup(name); err != nil {
 		return err
 	}
+	// The network goes before the folder, so a failure here leaves a house
+	// that a second delete finishes.
+	if err := r.disconnect(name, true); err != nil {
+		return err
+	}
+	if n, err := r.Network(); err == nil {
+		r.updatePhoneBook(n, name)
+	}
+	if err := r.unmountUnder(r.ContainerDir(name)); err != nil {
+		return usererr.Wrap(err, usererr.Failed, "ErrDeleteFailed", "Name", name)
+	}
 	// Remove the state file first, so a crash during the removal leaves a folder
-	// without state, which the next create or a recovery pass cleans up.
+	// without state, which the next create or delete --force cleans up.
 	if err := os.Remove(r.statePath(name)); err != nil && !os.IsNotExist(err) {
 		return err
 	}
 	if err := os.RemoveAll(r.ContainerDir(name)); err != nil {
 		return usererr.Wrap(err, usererr.Failed, "ErrDeleteFailed", "Name", name)
+	}
+	return nil
+}
+
+// hostMountsUnder lists the mount points in rt-lab's mount namespace at or
+// below dir, deepest first.
+func hostMountsUnder(dir string) ([]string, error) {
+	mounts, err := procfs.Mounts(os.Getpid())
+	if err != nil {
+		return nil, err
+	}
+	dir = filepath.Clean(dir)
+	var under []string
+	for _, m := range mounts {
+		if m.MountPoint == dir || strings.HasPrefix(m.MountPoint, dir+"/") {
+			under = append(under, m.MountPoint)
+		}
+	}
+	slices.Reverse(under) // mountinfo lists a mount after the one it sits on
+	return under, nil
+}
+
+// unmountUnder unmounts every mount at or below dir in rt-lab's mount
+// namespace. rt-lab mounts nothing there itself, but a crash of another tool,
+// or a user, may have.
+func (r *Runtime) unmountUnder(dir string) error {
+	mounts, err := hostMountsUnder(dir)
+	if err != nil {
+		return err
+	}
+	for _, m := range mounts {
+		if err := unix.Unmount(m, 0); err != nil && !errors.Is(err, unix.EINVAL) {
+			return &os.PathError{Op: "umount", Path: m, Err: err}
+		}
+	}
+	return nil
+}
+
+// checkFolderUnused rejects the removal of container name's folder while
+// something is mounted under it on the host or a running init uses its
+// overlay.
+func (r *Runtime) checkFolderUnused(name string) error {
+	dir := r.ContainerDir(name)
+	mounts, err := hostMountsUnder(dir)
+	if err != nil {
+		return err
+	}
+	if len(mounts) > 0 {
+		return usererr.New(usererr.Usage, "ErrContainerFolderMounted", "Name", name, "Path", dir,
+			"Mount", mounts[len(mounts)-1])
+	}
+	pid, _, found, err := findInit(r.UpperDir(name))
+	if err != nil {
+		return err
+	}
+	if found {
+		return usererr.New(usererr.Usage, "ErrContainerFolderInUse", "Name", name, "Path", dir, "PID", pid)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@
 package runtime
 
 import (
+	"net/netip"
 	"os"
 	"path/filepath"
 	"time"
@@ -46,6 +47,9 @@ type Status string
 const (
 	StatusRunning Status = "running"
 	StatusStopped Status = "stopped"
+	// StatusBroken is a container whose state file cannot be read. Only List
+	// returns it, with the reason in Container.Err.
+	StatusBroken Status = "broken"
 )
 
 // StateVersion is the version of state.json; a newer file is rejected.
@@ -62,6 +66,10 @@ type Container struct {
 	Pids        int64     `json:"pids,omitempty"`
 	Base        string    `json:"base"` // id of the shared busybox base under base/
 	Created     time.Time `json:"created"`
+	// Address is the container's IPv4 address on its root's bridge, reserved
+	// at create and released at delete. Containers created before rt-lab had a
+	// network get one at their next start.
+	Address netip.Addr `json:"address,omitzero"`
 	// PID is the host PID of the container's init while it runs, and PIDStart its
 	// start time (field 22 of /proc/PID/stat), so a reused PID is never mistaken for
 	// the container.
@@ -70,6 +78,7 @@ type Container struct {
 	Started  time.Time `json:"started,omitzero"`
 
 	Status Status `json:"-"`
+	Err    error  `json:"-"` // the reason the state file cannot be read, with StatusBroken
 }
 
 // Paths under the root folder.

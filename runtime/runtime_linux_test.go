@@ -20,7 +20,7 @@ func TestMain(m *testing.M) {
 
 // newTestRuntime returns a runtime on a fresh root folder whose containers are
 // deleted when the test ends, even when it fails.
-func newTestRuntime(t *testing.T) *Runtime {
+func newTestRuntime(t testing.TB) *Runtime {
 	t.Helper()
 	testutil.RequireRoot(t)
 	r, err := New(Options{Root: t.TempDir()})
@@ -33,6 +33,11 @@ func newTestRuntime(t *testing.T) *Runtime {
 			if err := r.Delete(c.Name, true); err != nil {
 				t.Errorf("cleanup: delete %s: %v", c.Name, err)
 			}
+		}
+		// The last delete removes the bridge; this catches a test that
+		// failed before it.
+		if err := r.RemoveBridge(true); err != nil {
+			t.Errorf("cleanup: remove bridge: %v", err)
 		}
 	})
 	return r
@@ -79,8 +84,9 @@ func TestLifecycle(t *testing.T) {
 	if len(lines) != 3 { // header, init, ps
 		t.Errorf("ps inside shows %d lines, want header, init and ps:\n%s", len(lines), out)
 	}
-	if out, _ := execOutput(t, r, "rumah-uji", "ip", "-o", "link"); strings.Count(out, "\n") != 1 || !strings.Contains(out, "lo:") {
-		t.Errorf("links inside = %q, want only lo", out)
+	if out, _ := execOutput(t, r, "rumah-uji", "ip", "-o", "link"); strings.Count(out, "\n") != 2 ||
+		!strings.Contains(out, "lo:") || !strings.Contains(out, "eth0@") {
+		t.Errorf("links inside = %q, want lo and eth0", out)
 	}
 	if _, code := execOutput(t, r, "rumah-uji", "sh", "-c", "exit 7"); code != 7 {
 		t.Errorf("exit status = %d, want 7", code)

@@ -38,17 +38,42 @@ func (r *Runtime) Start(name string) (*Container, error) {
 	if c.Status == StatusRunning {
 		return c, nil
 	}
+	adopted, err := r.adoptInit(c)
+	if err != nil || adopted {
+		return c, err
+	}
 	if err := r.start(c); err != nil {
 		return nil, usererr.Wrap(err, kindOf(err), "ErrStartFailed", "Name", name)
 	}
 	return c, nil
 }
 
+// adoptInit records the init of container c when one runs although c's state
+// file names none, or names another process (an edited file). Starting a
+// second init on the same upper folder would mount it twice. It reports
+// whether it found one. The caller holds the lock.
+func (r *Runtime) adoptInit(c *Container) (bool, error) {
+	pid, start, found, err := findInit(r.UpperDir(c.Name))
+	if err != nil || !found {
+		return false, err
+	}
+	slog.Debug("adopting running init", "name", c.Name, "pid", pid, "recorded", c.PID)
+	c.PID, c.PIDStart, c.Status = pid, start, StatusRunning
+	if c.Started.IsZero() {
+		c.Started = time.Now().UTC().Truncate(time.Second)
+	}
+	return true, r.save(c)
+}
+
 // start runs the bootstrap handshake; see bootstrap for the child's side. The
-// caller holds the lock.
+// house's eth0 is connected while the bootstrap waits for the go-ahead, so init
+// starts with its network up. The caller holds the lock.
 func (r *Runtime) start(c *Container) (retErr error) {
 	if _, err := os.Stat(r.BaseDir(c.Base)); err != nil {
 		return fmt.Errorf("base %q of the house is missing: %w", c.Base, err)
+	}
+	if err := r.prepareNetwork(c); err != nil {
+		return err
 	}
 	logFile, err := os.OpenFile(r.logPath(c.Name), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
@@ -146,6 +171,16 @@ func (r *Runtime) start(c *Container) (retErr error) {
 	}
 	status := bufio.NewReader(statusR)
 	if err := readStatus(status, "r"); err != nil {
+		return err
+	}
+	// The bootstrap now waits for "g" with its namespaces set up, so the veth
+	// pair goes in before busybox init or anything it starts can look for it.
+	defer func() {
+		if retErr != nil {
+			r.disconnect(c.Name, false)
+		}
+	}()
+	if err := r.attach(c.Name, pid); err != nil {
 		return err
 	}
 

@@ -8,23 +8,35 @@ import (
 	"sort"
 
 	"github.com/rt-lab/rt-lab/internal/fsutil"
-	"github.com/rt-lab/rt-lab/internal/procfs"
 	"github.com/rt-lab/rt-lab/internal/usererr"
 )
 
 // Get loads container name and computes its status. An unknown container is a
-// usage error that names it.
+// usage error that names it, and so is a folder that a create cut short left
+// without a state file. A state file that cannot be read is ErrContainerBroken,
+// whose message names delete-container --force as the fix.
 func (r *Runtime) Get(name string) (*Container, error) {
 	if err := ValidateName(name); err != nil {
 		return nil, err
 	}
 	c, err := r.load(name)
-	if errors.Is(err, os.ErrNotExist) {
+	switch {
+	case errors.Is(err, os.ErrNotExist):
 		return nil, usererr.New(usererr.Usage, "ErrContainerNotFound", "Name", name)
+	case err != nil:
+		return nil, brokenError(name, r.statePath(name), err)
 	}
-	return c, err
+	return c, nil
 }
 
+func brokenError(name, path string, err error) error {
+	return usererr.Wrap(err, usererr.Failed, "ErrContainerBroken", "Name", name, "Path", path)
+}
+
+// load reads the state file of container name. Its status is running only
+// when the kernel confirms the recorded PID (see verifyInit). The PID fields
+// keep the recorded values either way, so callers can report what the file
+// claimed.
 func (r *Runtime) load(name string) (*Container, error) {
 	data, err := os.ReadFile(r.statePath(name))
 	if err != nil {
@@ -41,7 +53,7 @@ func (r *Runtime) load(name string) (*Container, error) {
 		return nil, usererr.Wrap(fmt.Errorf("name field is %q", c.Name), usererr.Failed, "ErrStateCorrupt", "Path", r.statePath(name))
 	}
 	c.Status = StatusStopped
-	if procfs.Alive(c.PID, c.PIDStart) {
+	if c.PID > 0 && verifyInit(c.PID, c.PIDStart, r.UpperDir(name)) == nil {
 		c.Status = StatusRunning
 	}
 	return &c, nil
@@ -52,8 +64,24 @@ func (r *Runtime) save(c *Container) error {
 	return fsutil.WriteJSONAtomic(r.statePath(c.Name), c, 0o644)
 }
 
-// List returns every recorded container sorted by name. A folder without a
-// readable state file (a create cut short) is skipped.
+// Incomplete reports whether container name has a folder but no state file:
+// the remains of a create that was cut short, which was never a container.
+// Create cleans such a folder up and Delete with force removes it.
+func (r *Runtime) Incomplete(name string) bool {
+	if ValidateName(name) != nil {
+		return false
+	}
+	if _, err := os.Stat(r.statePath(name)); !errors.Is(err, os.ErrNotExist) {
+		return false
+	}
+	fi, err := os.Stat(r.ContainerDir(name))
+	return err == nil && fi.IsDir()
+}
+
+// List returns every recorded container sorted by name. A container whose
+// state file cannot be read is listed with StatusBroken and the reason in Err,
+// so it stays visible until it is deleted. A folder without a state file (a
+// create cut short) is skipped.
 func (r *Runtime) List() ([]*Container, error) {
 	entries, err := os.ReadDir(r.containersDir())
 	if errors.Is(err, os.ErrNotExist) {
@@ -68,8 +96,11 @@ func (r *Runtime) List() ([]*Container, error) {
 			continue
 		}
 		c, err := r.load(e.Name())
-		if err != nil {
+		switch {
+		case errors.Is(err, os.ErrNotExist):
 			continue
+		case err != nil:
+			c = &Container{Name: e.Name(), Status: StatusBroken, Err: err}
 		}
 		out = append(out, c)
 	}

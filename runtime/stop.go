@@ -3,6 +3,7 @@ package runtime
 import (
 	"errors"
 	"os"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -16,6 +17,9 @@ const DefaultStopTimeout = 10 * time.Second
 
 // killWait bounds the wait after SIGKILL, which the kernel delivers at once.
 const killWait = 5 * time.Second
+
+// stopPoll is how often stop looks at init while it waits for it to exit.
+const stopPoll = 10 * time.Millisecond
 
 // Stop sends SIGTERM to the container's init and SIGKILL after timeout. busybox
 // init handles SIGTERM by sending SIGTERM and then SIGKILL to the whole family,
@@ -36,17 +40,33 @@ func (r *Runtime) Stop(name string, timeout time.Duration) error {
 	return r.stop(c, timeout)
 }
 
-// stop ends c's init if it runs, removes its cgroup and clears the recorded PID.
-// The caller holds the lock. When init exits, the kernel kills every other
-// process in its PID namespace, so the group is then empty. The group is also
-// removed when c was already stopped, in case a crash left it behind.
+// stop ends c's init if it runs, removes its cgroup and veth pair and clears
+// the recorded PID. The caller holds the lock. When init exits, the kernel
+// kills every other process in its PID namespace, so the group is then empty.
+// The group and the veth pair are also removed when c was already stopped, in
+// case a crash left them behind.
+//
+// The recorded PID is signalled only when the kernel confirms that it is c's
+// init (see verifyInit). Otherwise stop looks for c's init by its overlay and
+// ends that one, so an edited state file never makes stop kill another process.
 func (r *Runtime) stop(c *Container, timeout time.Duration) error {
-	if c.Status == StatusRunning {
-		if err := terminate(c.PID, c.PIDStart, timeout); err != nil {
+	pid, start := c.PID, c.PIDStart
+	running := c.Status == StatusRunning
+	if !running {
+		var err error
+		if pid, start, running, err = findInit(r.UpperDir(c.Name)); err != nil {
+			return err
+		}
+	}
+	if running {
+		if err := terminate(pid, start, timeout); err != nil {
 			return usererr.Wrap(err, usererr.Failed, "ErrStopFailed", "Name", c.Name)
 		}
 	}
 	if err := r.removeCgroup(c.Name); err != nil {
+		return err
+	}
+	if err := r.disconnect(c.Name, false); err != nil {
 		return err
 	}
 	c.Status = StatusStopped
@@ -59,6 +79,15 @@ func (r *Runtime) stop(c *Container, timeout time.Duration) error {
 
 // terminate signals pid through a pidfd, so a PID reused after the process died is
 // never signalled.
+//
+// busybox init takes SIGTERM by running its shutdown actions, sending SIGTERM
+// to every other process of its pid namespace, then sleeping a second,
+// sending SIGKILL, and sleeping twice more before it exits (see
+// run_shutdown_and_kill_processes and pause_and_low_level_reboot in busybox's
+// init/init.c). Init sleeps only after its shutdown actions and its SIGTERM to
+// the family. So once init has taken the signal and sleeps, and no other live
+// process is left in its namespace, terminate sends SIGKILL at once. A family
+// that does not exit still gets the whole grace period.
 func terminate(pid int, start uint64, timeout time.Duration) error {
 	fd, err := unix.PidfdOpen(pid, 0)
 	if errors.Is(err, unix.ESRCH) {
@@ -71,11 +100,21 @@ func terminate(pid int, start uint64, timeout time.Duration) error {
 	if !procfs.Alive(pid, start) {
 		return nil
 	}
+	ns, err := procfs.NSInode(pid, "pid")
+	if err != nil {
+		return err
+	}
 	if err := unix.PidfdSendSignal(fd, unix.SIGTERM, nil, 0); err != nil && !errors.Is(err, unix.ESRCH) {
 		return os.NewSyscallError("pidfd_send_signal SIGTERM", err)
 	}
-	if waitExit(fd, timeout) {
-		return nil
+	deadline := time.Now().Add(timeout)
+	for {
+		if waitExit(fd, min(stopPoll, time.Until(deadline))) {
+			return nil
+		}
+		if !time.Now().Before(deadline) || familyGone(pid, ns) {
+			break
+		}
 	}
 	if err := unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0); err != nil && !errors.Is(err, unix.ESRCH) {
 		return os.NewSyscallError("pidfd_send_signal SIGKILL", err)
@@ -84,6 +123,38 @@ func terminate(pid int, start uint64, timeout time.Duration) error {
 		return nil
 	}
 	return errors.New("process still alive after SIGKILL")
+}
+
+// familyGone reports whether init, the process pid whose pid namespace has
+// inode ns, has taken its SIGTERM and sleeps, and is the only live process of
+// its namespace. Zombies count as gone, because init reaps them when it exits.
+func familyGone(pid int, ns uint64) bool {
+	pending, err := procfs.SignalPending(pid, unix.SIGTERM)
+	if err != nil || pending {
+		return false
+	}
+	wchan, err := procfs.Wchan(pid)
+	if err != nil || !strings.Contains(wchan, "nanosleep") {
+		return false
+	}
+	pids, err := procfs.PIDs()
+	if err != nil {
+		return false
+	}
+	for _, p := range pids {
+		if p == pid {
+			continue
+		}
+		ino, err := procfs.NSInode(p, "pid")
+		if err != nil || ino != ns {
+			continue
+		}
+		st, err := procfs.ReadStat(p)
+		if err == nil && st.State != 'Z' && st.State != 'X' {
+			return false
+		}
+	}
+	return true
 }
 
 // waitExit polls a pidfd, which becomes readable when the process exits.

@@ -1,0 +1,272 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/rt-lab/rt-lab/internal/fsutil"
+	"github.com/rt-lab/rt-lab/internal/usererr"
+	"github.com/rt-lab/rt-lab/network"
+)
+
+// subnetLockPath is the machine-wide lock held while a root chooses its subnet
+// and creates the bridge that claims it. Each root has its own network lock,
+// but another root sees a subnet only once its bridge adds a route, so without
+// this lock two roots at first use would both take the default subnet. A
+// variable so that tests can move it.
+var subnetLockPath = "/run/rt-lab/subnet.lock"
+
+func lockSubnets() (*fsutil.Lock, error) {
+	if err := os.MkdirAll(filepath.Dir(subnetLockPath), 0o755); err != nil {
+		return nil, err
+	}
+	return fsutil.LockFile(subnetLockPath, true)
+}
+
+// openNetwork returns the root's network configuration, writing it at first
+// use. The caller holds the subnet lock.
+//
+// An explicit subnet goes to network.Open, which rejects one that overlaps a
+// host route, and a change of subnet while a container has an address. Without
+// one, the stored subnet (or network.DefaultSubnet at first use) is kept. But
+// a host route, such as another root's bridge or a VPN, may overlap it. While
+// no container has an address, such a subnet is replaced by a free /24
+// derived from the root's path.
+func (r *Runtime) openNetwork(subnet string) (*network.Network, error) {
+	if subnet != "" {
+		return network.Open(r.root, network.Options{Subnet: subnet})
+	}
+	want, bridge := network.DefaultSubnet, network.BridgeName(r.root)
+	n, err := network.Load(r.root)
+	switch {
+	case errors.Is(err, network.ErrNotConfigured):
+	case err != nil:
+		return nil, err
+	default:
+		all, err := n.Allocations()
+		if err != nil {
+			return nil, err
+		}
+		if len(all) > 0 {
+			return n, nil
+		}
+		want, bridge = n.Config().Subnet.String(), n.Config().Bridge
+	}
+	free, err := keepOrFreeSubnet(r.root, want, bridge)
+	if err != nil {
+		return nil, err
+	}
+	return network.Open(r.root, network.Options{Subnet: free})
+}
+
+// keepOrFreeSubnet returns want when no host route overlaps it, except
+// routes on bridge, which are the root's own, and default routes. Otherwise it
+// returns network.FreeSubnet for the root.
+func keepOrFreeSubnet(root, want, bridge string) (string, error) {
+	prefix, err := network.ParseSubnet(want)
+	if err != nil {
+		return "", err
+	}
+	routes, err := network.HostRoutes()
+	if err != nil {
+		return "", err
+	}
+	for _, route := range routes {
+		if route.Dst.Bits() == 0 || route.Link == bridge || !route.Dst.Overlaps(prefix) {
+			continue
+		}
+		free, err := network.FreeSubnet(root)
+		if err != nil {
+			return "", err
+		}
+		slog.Debug("subnet taken, using a free one", "subnet", want, "route", route.Dst, "link", route.Link, "free", free)
+		return free.String(), nil
+	}
+	return want, nil
+}
+
+// allocate reserves container name's address and link id and creates the
+// bridge if it is missing, as after a reboot. The caller holds the subnet lock.
+func allocate(n *network.Network, name string) (network.Allocation, error) {
+	a, err := n.Allocate(name)
+	if err != nil {
+		return network.Allocation{}, err
+	}
+	if err := n.EnsureBridge(); err != nil {
+		return network.Allocation{}, err
+	}
+	return a, nil
+}
+
+// reserveAddress is allocate for an existing container: it takes the subnet
+// lock and opens the root's network first.
+func (r *Runtime) reserveAddress(name string) (*network.Network, network.Allocation, error) {
+	l, err := lockSubnets()
+	if err != nil {
+		return nil, network.Allocation{}, err
+	}
+	defer l.Unlock()
+	n, err := r.openNetwork("")
+	if err != nil {
+		return nil, network.Allocation{}, err
+	}
+	a, err := allocate(n, name)
+	return n, a, err
+}
+
+// disconnect removes container name's veth pair. With release it also frees
+// the address and, when no container of the root has one left, removes the
+// bridge, its NAT rules and any veth left on it by a crash. Every step is safe
+// to repeat, and a root without a network is left alone.
+func (r *Runtime) disconnect(name string, release bool) error {
+	n, err := network.Load(r.root)
+	if errors.Is(err, network.ErrNotConfigured) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := n.Detach(name); err != nil {
+		return usererr.Wrap(err, usererr.Failed, "ErrNetDetachFailed", "Name", name)
+	}
+	if !release {
+		return nil
+	}
+	if err := n.Release(name); err != nil {
+		return err
+	}
+	all, err := n.Allocations()
+	if err != nil || len(all) > 0 {
+		return err
+	}
+	if _, err := n.RemoveOrphanLinks(); err != nil {
+		return err
+	}
+	return n.RemoveBridge(false)
+}
+
+// writeHosts writes c's /etc/hosts, the phone book of the complex, from the
+// allocations all. A running container's file is replaced through
+// /proc/PID/root, never through its overlay upper folder (see
+// network.WriteHosts), and a stopped one's in its upper folder.
+func (r *Runtime) writeHosts(c *Container, all []network.Allocation) error {
+	root := r.UpperDir(c.Name)
+	if c.Status == StatusRunning {
+		root = fmt.Sprintf("/proc/%d/root", c.PID)
+	}
+	content := network.RenderHosts(c.Name, c.Hostname, all)
+	if err := network.WriteHosts(root, content); err != nil {
+		return fmt.Errorf("write /etc/hosts of %s: %w", c.Name, err)
+	}
+	return nil
+}
+
+// updatePhoneBook rewrites /etc/hosts in every container but skip after a
+// container came or went. A container whose file cannot be written is logged
+// and skipped, so one damaged house does not block the others. It gets the
+// current phone book again at its next start.
+func (r *Runtime) updatePhoneBook(n *network.Network, skip string) {
+	all, err := n.Allocations()
+	if err != nil {
+		slog.Warn("phone book not updated", "error", err)
+		return
+	}
+	cs, err := r.List()
+	if err != nil {
+		slog.Warn("phone book not updated", "error", err)
+		return
+	}
+	for _, c := range cs {
+		if c.Name == skip || c.Status == StatusBroken {
+			continue
+		}
+		if err := r.writeHosts(c, all); err != nil {
+			slog.Warn("phone book not updated", "container", c.Name, "error", err)
+		}
+	}
+}
+
+// Network returns the network of the root as stored. A root where no
+// container was ever created returns network.ErrNotConfigured.
+func (r *Runtime) Network() (*network.Network, error) {
+	return network.Load(r.root)
+}
+
+// SetNAT turns outside access (masquerade of the root's subnet) on or off. At
+// first use it configures the root's network as Create would, so the rule is
+// installed with the bridge.
+func (r *Runtime) SetNAT(on bool) error {
+	l, err := r.lock()
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	sl, err := lockSubnets()
+	if err != nil {
+		return err
+	}
+	defer sl.Unlock()
+
+	n, err := r.openNetwork("")
+	if err != nil {
+		return err
+	}
+	return n.SetNAT(on)
+}
+
+// RemoveBridge removes the root's bridge and NAT rules. It rejects the removal
+// while any container has an address, unless force is set, which also deletes
+// the veth pairs of running containers: they have no eth0 until their next
+// start. A root without a network or bridge is not an error.
+func (r *Runtime) RemoveBridge(force bool) error {
+	l, err := r.lock()
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+
+	n, err := network.Load(r.root)
+	if errors.Is(err, network.ErrNotConfigured) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return n.RemoveBridge(force)
+}
+
+// prepareNetwork reserves c's address before a start, for a container created
+// before rt-lab had a network, recreates the bridge when it is missing, as
+// after a reboot, and writes c's /etc/hosts while c is stopped, in case a
+// neighbour changed while the file could not be written.
+func (r *Runtime) prepareNetwork(c *Container) error {
+	n, a, err := r.reserveAddress(c.Name)
+	if err != nil {
+		return err
+	}
+	if c.Address != a.Address {
+		c.Address = a.Address
+		if err := r.save(c); err != nil {
+			return err
+		}
+		defer r.updatePhoneBook(n, c.Name)
+	}
+	all, err := n.Allocations()
+	if err != nil {
+		return err
+	}
+	return r.writeHosts(c, all)
+}
+
+// attach connects container name's init, pid, to the bridge: eth0 with its
+// address and a default route via the bridge.
+func (r *Runtime) attach(name string, pid int) error {
+	n, err := network.Load(r.root)
+	if err != nil {
+		return err
+	}
+	return n.AttachPID(name, pid)
+}

@@ -1,0 +1,115 @@
+package runtime
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/rt-lab/rt-lab/internal/procfs"
+)
+
+// verifyInit reports why process pid, recorded with start time start, is not
+// the init of the container whose overlay upper folder is upper, or returns nil
+// when it is. The kernel must confirm three things: the process is alive with
+// that start time, it is PID 1 of a pid namespace other than rt-lab's, and the
+// mount at its "/" is an overlay with upperdir upper. A state file that was
+// edited, or that outlived the container and names a reused PID, then never
+// makes rt-lab signal or enter another process.
+func verifyInit(pid int, start uint64, upper string) error {
+	if !procfs.Alive(pid, start) {
+		return fmt.Errorf("no live process %d started at tick %d", pid, start)
+	}
+	nspid, err := procfs.NSpid(pid)
+	if err != nil {
+		return err
+	}
+	if len(nspid) < 2 || nspid[len(nspid)-1] != 1 {
+		return fmt.Errorf("process %d is not PID 1 of a pid namespace (NSpid %v)", pid, nspid)
+	}
+	ns, err := procfs.NSInode(pid, "pid")
+	if err != nil {
+		return err
+	}
+	self, err := procfs.SelfNSInode("pid")
+	if err != nil {
+		return err
+	}
+	if ns == self {
+		return fmt.Errorf("process %d is in rt-lab's own pid namespace", pid)
+	}
+	root, err := procfs.RootMount(pid)
+	if err != nil {
+		return err
+	}
+	got, _ := root.Option("upperdir")
+	if root.FSType != "overlay" || !sameDir(got, upper) {
+		return fmt.Errorf("root of process %d is %s with upperdir %q, not the overlay on %s", pid, root.FSType, got, upper)
+	}
+	// The PID may have been reused while the files above were read.
+	if !procfs.Alive(pid, start) {
+		return fmt.Errorf("process %d exited during the check", pid)
+	}
+	return nil
+}
+
+// findInit scans /proc for the init of the container whose overlay upper
+// folder is upper, for a container whose state file names no live init. When
+// several processes qualify (a pid namespace nested inside the container has
+// the same root), the outermost wins, then the oldest. found is false when no
+// process qualifies.
+func findInit(upper string) (pid int, start uint64, found bool, err error) {
+	pids, err := procfs.PIDs()
+	if err != nil {
+		return 0, 0, false, err
+	}
+	type candidate struct {
+		pid, depth int
+		start      uint64
+	}
+	var all []candidate
+	for _, p := range pids {
+		nspid, err := procfs.NSpid(p)
+		if err != nil || len(nspid) < 2 || nspid[len(nspid)-1] != 1 {
+			continue
+		}
+		st, err := procfs.ReadStat(p)
+		if err != nil {
+			continue
+		}
+		if verifyInit(p, st.StartTime, upper) == nil {
+			all = append(all, candidate{p, len(nspid), st.StartTime})
+		}
+	}
+	if len(all) == 0 {
+		return 0, 0, false, nil
+	}
+	best := slices.MinFunc(all, func(a, b candidate) int {
+		if a.depth != b.depth {
+			return a.depth - b.depth
+		}
+		if a.start != b.start {
+			if a.start < b.start {
+				return -1
+			}
+			return 1
+		}
+		return a.pid - b.pid
+	})
+	return best.pid, best.start, true, nil
+}
+
+// sameDir reports whether two paths name the same folder: equal after
+// cleaning, or the same inode when both exist, as when the state folder's path
+// goes through a symbolic link.
+func sameDir(a, b string) bool {
+	if a == "" || b == "" {
+		return false
+	}
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(sa, sb)
+}
