@@ -117,6 +117,7 @@ func (a *App) newRootCmd() *cobra.Command {
 		a.newResetCmd(),
 		a.newCheckCmd(),
 		a.newReportCmd(),
+		a.newMonitorCmd(),
 	)
 	a.localizeHelp(cmd)
 	return cmd
