@@ -7,14 +7,14 @@ import (
 )
 
 type createOptions struct {
-	name, hostname string
-	limits         limitFlags
+	name, hostname, subnet string
+	limits                 limitFlags
 }
 
 func (a *App) newCreateCmd() *cobra.Command {
 	opts := &createOptions{}
 	cmd := &cobra.Command{
-		Use:     "create-container NAME [--ram MB | --memory SIZE] [--cpu PERCENT] [--pids N] [--hostname H]",
+		Use:     "create-container NAME [--ram MB | --memory SIZE] [--cpu PERCENT] [--pids N] [--hostname H] [--subnet CIDR]",
 		Short:   a.P.T("CreateShort", nil),
 		Long:    a.P.T("CreateLong", nil),
 		Example: "  rt-lab create-container rumah-jakarta --hostname jakarta --ram 256 --cpu 50",
@@ -36,11 +36,12 @@ func (a *App) newCreateCmd() *cobra.Command {
 	a.addLimitFlags(f, &opts.limits, a.P.Tf("FlagPids", "Min", runtime.MinPids, "Max", runtime.MaxPids,
 		"Default", runtime.DefaultPids))
 	f.StringVar(&opts.hostname, "hostname", "", a.P.T("FlagHostname", nil))
+	f.StringVar(&opts.subnet, "subnet", "", a.P.T("FlagSubnet", nil))
 	return cmd
 }
 
 func (a *App) runCreate(opts *createOptions, limits limitValues) error {
-	create := runtime.CreateOptions{Name: opts.name, Hostname: opts.hostname}
+	create := runtime.CreateOptions{Name: opts.name, Hostname: opts.hostname, Subnet: opts.subnet}
 	if limits.memory != nil {
 		create.MemoryBytes = *limits.memory
 	}
@@ -60,6 +61,10 @@ func (a *App) runCreate(opts *createOptions, limits limitValues) error {
 	}
 	a.info(a.Stderr, "CreateDone", "Name", c.Name, "Hostname", c.Hostname,
 		"Memory", a.formatMemory(c.MemoryBytes), "CPU", a.formatCPU(c.CPUPercent))
+	if n, err := r.Network(); err == nil {
+		cfg := n.Config()
+		a.info(a.Stderr, "CreateAddress", "Name", c.Name, "Address", c.Address, "Subnet", cfg.Subnet, "Bridge", cfg.Bridge)
+	}
 	return nil
 }
 

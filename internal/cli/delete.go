@@ -40,11 +40,21 @@ func (a *App) runDelete(opts *deleteOptions) error {
 		return err
 	}
 	c, err := r.Get(opts.name)
-	if err != nil {
+	switch {
+	case err == nil:
+		if c.Status == runtime.StatusRunning && !opts.force {
+			return usererr.New(usererr.Usage, "ErrDeleteRunning", "Name", opts.name)
+		}
+	case usererr.Is(err, "ErrContainerNotFound") && r.Incomplete(opts.name):
+		// A folder that a create cut short: Delete removes it only with force.
+		if !opts.force {
+			return usererr.New(usererr.Usage, "ErrContainerIncomplete", "Name", opts.name,
+				"Path", r.ContainerDir(opts.name))
+		}
+	case usererr.Is(err, "ErrContainerBroken") && opts.force:
+		// Delete removes what it can of a house whose state file is damaged.
+	default:
 		return err
-	}
-	if c.Status == runtime.StatusRunning && !opts.force {
-		return usererr.New(usererr.Usage, "ErrDeleteRunning", "Name", opts.name)
 	}
 	if !opts.yes {
 		ok, err := a.confirm(a.P.Tf("DeleteConfirm", "Name", opts.name), "ErrDeleteNeedsYes", "Name", opts.name)

@@ -111,6 +111,7 @@ func (a *App) newRootCmd() *cobra.Command {
 		a.newUpdateCmd(),
 		a.newDeleteCmd(),
 		a.newListCmd(),
+		a.newNetworkCmd(),
 		a.newStartCmd(),
 		a.newLessonsCmd(),
 		a.newHintCmd(),
