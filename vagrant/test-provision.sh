@@ -35,6 +35,9 @@ readonly CACHE_DIR=${RT_LAB_PROVISION_CACHE:-/var/cache/rt-lab-test-provision}
 readonly TARBALL_MAX_AGE_DAYS=14
 readonly SOURCE_IN_VM=/home/vagrant/rt-lab
 readonly CHROOT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+# A file in the fresh root that names the test folder. A process whose root
+# folder contains it is a process of this test.
+readonly MARKER=/etc/rt-lab-test-provision
 # Limits that stop a hung step. Normally each step takes about a minute or less.
 readonly PROVISION_TIMEOUT=20m
 readonly LAB_TIMEOUT=10m
@@ -167,7 +170,7 @@ check_vagrant_validate() {
 	fi
 
 	# Debian packages no VirtualBox. This stand-in VBoxManage only reports a
-	# version, which is all that `vagrant validate` asks before it checks the
+	# version, the one thing `vagrant validate` runs it for before it checks the
 	# virtualbox block.
 	mkdir "$vagrant_home/fake-bin"
 	# shellcheck disable=SC2016 # $1 belongs to the stand-in script
@@ -216,9 +219,10 @@ cgroup_parent() {
 	printf 'rt-lab-%s\n' "$(printf '%s' "$1" | sha256sum | cut -c1-8)"
 }
 
-# lab_root is the rt-lab state folder inside the chroot. It is unique per test
-# folder, so the cgroup and bridge names that rt-lab derives from it never meet
-# those of another test or of an rt-lab on the host.
+# lab_root is the rt-lab state folder inside the fresh root. It is unique per
+# test folder, so the cgroup and bridge names that rt-lab hashes from it do not
+# collide with those of another test or of an rt-lab on the host, unless their
+# 32-bit hashes do.
 lab_root() {
 	printf '/var/lib/rt-lab-test-%s\n' "${1##*.}"
 }
@@ -323,6 +327,7 @@ make_root() {
 	printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
 	chmod 0755 "$root/usr/sbin/policy-rc.d"
 	mkdir -p -- "$root$SOURCE_IN_VM"
+	basename "$test_dir" >"$root$MARKER"
 	# The host name that the Vagrantfile gives the VM, which the lab phase
 	# sets in its own UTS namespace; sudo looks it up.
 	printf '127.0.1.1\trt-lab\n' >>"$root/etc/hosts"
@@ -432,12 +437,13 @@ mount_at() {
 }
 
 # kill_chroot_processes kills, by pid, the processes whose root folder is the
-# chroot: only this test starts processes there.
+# fresh root, found by its marker file: only this test starts processes there.
 kill_chroot_processes() {
-	local proc pid found=0
+	local proc pid found=0 marker
+	marker=$(basename "$test_dir")
 	for proc in /proc/[0-9]*; do
 		pid=${proc#/proc/}
-		if [[ $(readlink "$proc/root" 2>/dev/null) == "$root" ]]; then
+		if [[ $(cat "$proc/root$MARKER" 2>/dev/null) == "$marker" ]]; then
 			log "killing process $pid left in the chroot: $(tr '\0' ' ' <"$proc/cmdline" 2>/dev/null)"
 			kill -KILL "$pid" 2>/dev/null || true
 			found=1
@@ -469,15 +475,28 @@ unmount_all() {
 	exit "$status"
 }
 
-# in_root runs a command in the chroot with a clean environment, like a fresh
-# login as root. An optional "timeout DURATION" first stops a hung command.
+# in_root runs a command in the fresh root with a clean environment, like a
+# fresh login as root. An optional "timeout DURATION" first stops a hung command.
+#
+# A plain chroot is not enough for rt-lab: the kernel resolves /proc/self/exe
+# of a process in a new mount namespace from that namespace's root, not from
+# the chroot, so rt-lab would find its own binary at the host's path. The
+# command therefore runs in a nested mount namespace whose root is the fresh
+# root (pivot_root, then chroot into it), as in a VM. The host's root stays
+# mounted at /mnt in that namespace only.
 in_root() {
 	local limit=()
 	if [[ $1 == timeout ]]; then
 		limit=(timeout --kill-after=1m "$2")
 		shift 2
 	fi
-	"${limit[@]}" chroot "$root" /usr/bin/env -i PATH="$CHROOT_PATH" HOME=/root LANG=C.UTF-8 TERM=dumb "$@"
+	# shellcheck disable=SC2016 # the script gets its values as arguments
+	"${limit[@]}" unshare --mount --propagation private -- bash -c '
+		root=$1 path=$2
+		shift 2
+		cd "$root" && pivot_root . mnt &&
+			exec chroot . /usr/bin/env -i PATH="$path" HOME=/root LANG=C.UTF-8 TERM=dumb "$@"
+	' in-root "$root" "$CHROOT_PATH" "$@"
 }
 
 # mount_root mounts what a running Debian system has: a root that is a mount
