@@ -24,8 +24,9 @@ type containerJSON struct {
 	Hostname    string    `json:"hostname"`
 	MemoryBytes int64     `json:"memory_bytes"`
 	CPUPercent  int       `json:"cpu_percent"`
-	Address     string    `json:"address"`
+	Address     string    `json:"address"` // empty for a house without one
 	Created     time.Time `json:"created"`
+	Error       string    `json:"error,omitempty"` // the reason a broken house's state file cannot be read
 
 	MemoryUsedBytes  *int64 `json:"memory_used_bytes"`
 	MemoryLimitBytes *int64 `json:"memory_limit_bytes"` // 0: no limit
@@ -69,6 +70,12 @@ func (a *App) runList(asJSON bool) error {
 		for i, c := range cs {
 			entry := containerJSON{Name: c.Name, State: string(c.Status), PID: runningPID(c),
 				Hostname: c.Hostname, MemoryBytes: c.MemoryBytes, CPUPercent: c.CPUPercent, Created: c.Created}
+			if c.Address.IsValid() {
+				entry.Address = c.Address.String()
+			}
+			if c.Err != nil {
+				entry.Error = a.renderErr(c.Err)
+			}
 			if s := usage[i].Stats; s != nil {
 				entry.MemoryUsedBytes, entry.MemoryLimitBytes = new(s.MemoryUsage), new(s.MemoryLimit)
 				entry.CPUUsageNS, entry.PidsCurrent = new(s.CPUUsage.Nanoseconds()), new(s.PidsCurrent)
@@ -86,21 +93,41 @@ func (a *App) runList(asJSON bool) error {
 
 	w := tabwriter.NewWriter(a.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, a.P.T("ListHeader", nil))
-	running := 0
+	running, stopped := 0, 0
+	var broken []*runtime.Container
 	for i, c := range cs {
+		if c.Status == runtime.StatusBroken {
+			broken = append(broken, c)
+			fmt.Fprintf(w, "%s\t%s\t-\t-\t-\t-\t-\n", c.Name, a.P.T("State_broken", nil))
+			continue
+		}
 		pid := "-"
 		if c.Status == runtime.StatusRunning {
 			pid = strconv.Itoa(c.PID)
 			running++
+		} else {
+			stopped++
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, a.P.T("State_"+string(c.Status), nil), pid,
-			c.Hostname, a.listMemory(c, usage[i]), a.listCPU(c, usage[i]), "-")
+			c.Hostname, a.listMemory(c, usage[i]), a.listCPU(c, usage[i]), formatAddress(c))
 	}
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	a.info(a.Stderr, "ListSummary", "Total", len(cs), "Running", running, "Stopped", len(cs)-running)
+	a.info(a.Stderr, "ListSummary", "Total", len(cs), "Running", running, "Stopped", stopped)
+	// A broken house has a row but no fields, so the reason goes below.
+	for _, c := range broken {
+		a.info(a.Stderr, "ListBroken", "Name", c.Name, "Error", a.renderErr(c.Err))
+	}
 	return nil
+}
+
+// formatAddress returns c's IPv4 address, or "-" for a house without one.
+func formatAddress(c *runtime.Container) string {
+	if !c.Address.IsValid() {
+		return "-"
+	}
+	return c.Address.String()
 }
 
 // readUsage takes one reading of running container c's cgroup. The list goes
