@@ -49,7 +49,7 @@ GOFMT = $(shell $(GO) env GOROOT)/bin/gofmt
 VMTEST = GO='$(GO)' timeout --kill-after=1m $(VM_TOTAL_TIMEOUT) \
 	$(GO) run ./vmtest -timeout $(VM_TIMEOUT) $(VM_PACKAGES)
 
-.PHONY: help build install deps lab test test-provision test-vm vet fmt-check require-root clean
+.PHONY: help build install deps deps-lab lab test test-provision test-vm vet fmt-check require-root clean
 
 help:
 	@echo "sudo make lab     install packages, build, install to $(PREFIX)/bin, start tahap-1"
@@ -78,7 +78,12 @@ install: build
 deps:
 	bash scripts/install-deps.sh
 
-lab: require-root deps build install
+# The lab needs only the lab packages; the test tools (qemu, chromium, vagrant and
+# the like) are left out.
+deps-lab:
+	bash scripts/install-deps.sh --lab-only
+
+lab: require-root deps-lab build install
 	$(DESTDIR)$(PREFIX)/bin/rt-lab $(LAB_FLAGS) start tahap-1
 
 test: require-root deps fmt-check vet test-provision
