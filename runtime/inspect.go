@@ -13,7 +13,3 @@ func (r *Runtime) StatePath(name string) string { return r.statePath(name) }
 // RootfsDir returns the folder where container name's overlay is mounted, in
 // the container's own mount namespace.
 func (r *Runtime) RootfsDir(name string) string { return r.rootfsDir(name) }
-
-// BusyboxOption returns the busybox path given in Options, or "" when the
-// runtime searches the system (see FindBusybox).
-func (r *Runtime) BusyboxOption() string { return r.busybox }
