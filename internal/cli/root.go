@@ -119,6 +119,7 @@ func (a *App) newRootCmd() *cobra.Command {
 		a.newCheckCmd(),
 		a.newReportCmd(),
 		a.newMonitorCmd(),
+		a.newDebugCmd(),
 	)
 	a.localizeHelp(cmd)
 	return cmd
