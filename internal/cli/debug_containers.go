@@ -227,7 +227,12 @@ func (a *App) cgroupText(cg diag.CgroupInfo) string {
 }
 
 func (a *App) usageText(st *cgroups.Stats) string {
-	mib := func(n int64) string { return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MiB" }
+	mib := func(n int64) string {
+		if n < 1<<20 {
+			return strconv.FormatInt(n>>10, 10) + " KiB"
+		}
+		return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MiB"
+	}
 	memLimit, cpuLimit, pidsMax := a.P.T("NoLimit", nil), a.P.T("NoLimit", nil), a.P.T("NoLimit", nil)
 	if st.MemoryLimit > 0 {
 		memLimit = mib(st.MemoryLimit)

@@ -124,7 +124,7 @@ func TestDebugContainers(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("healthy house: exit %d\n%s%s", code, out, errOut)
 	}
-	for _, want := range []string{"rumah-uji: healthy", "father (PID 1)", "of 64.0 MiB"} {
+	for _, want := range []string{"rumah-uji: healthy", "father (PID 1)", "/ 64.0 MiB"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

@@ -264,10 +264,13 @@ func (in *Inspector) inspect(snap *snapshot, net *network.Network, name string) 
 		Name:     name,
 		Recorded: Recorded{Path: r.StatePath(name)},
 		Kernel:   KernelStopped,
-		Rootfs:   RootfsInfo{Path: r.RootfsDir(name), Upper: r.UpperDir(name)},
+		Rootfs:   RootfsInfo{Path: r.RootfsDir(name), Upper: r.UpperDir(name), Mounts: []MountRef{}},
+		// Empty lists rather than nil, so the JSON output has [] and not null.
+		Processes: []Process{},
+		Cgroup:    CgroupInfo{Procs: []int{}},
 	}
 	c.Rootfs.UpperExists = fileExists(c.Rootfs.Upper)
-	c.Rootfs.Mounts = snap.overlaysOf(c.Rootfs.Upper)
+	c.Rootfs.Mounts = append(c.Rootfs.Mounts, snap.overlaysOf(c.Rootfs.Upper)...)
 	state := in.readState(c)
 	if state != nil {
 		c.Rootfs.Base = r.BaseDir(state.Base)
@@ -364,7 +367,9 @@ func (in *Inspector) inspectCgroup(snap *snapshot, c *Container, state *runtime.
 		return
 	}
 
-	c.Cgroup.Procs, _ = m.Procs()
+	if procs, err := m.Procs(); err == nil && procs != nil {
+		c.Cgroup.Procs = procs
+	}
 	if all {
 		if st, err := m.Stats(); err == nil {
 			c.Cgroup.Stats, c.Cgroup.Usage = &st, usageOf(st)
