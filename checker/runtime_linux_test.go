@@ -93,6 +93,8 @@ func TestRuntimeHouseAllChecksPass(t *testing.T) {
 	if code, err := r.Exec("rumah-cek", runtime.Process{Args: []string{"sh", "-c", "sleep 100000 >/dev/null 2>&1 &"}}); err != nil || code != 0 {
 		t.Fatalf("exec sleep: status %d, %v", code, err)
 	}
+	// The shell may exit before its child has become sleep: wait for it.
+	waitForMember(t, c.PID, "sleep")
 
 	tests := []struct {
 		check    string
