@@ -226,7 +226,7 @@ func checkDefaultRoute(env *Env, with map[string]string) Result {
 		if r.Gateway.IsValid() {
 			gw = r.Gateway.String()
 		}
-		ev = append(ev, p.Tf("CheckNetRoute", "Gateway", gw, "Dev", r.Dev))
+		ev = append(ev, p.Tf("CheckNetRoute", "Name", name, "Gateway", gw, "Dev", r.Dev))
 		if r.Dev != eth.Name || !slices.Contains(want, gw) {
 			passed = false
 			ev = append(ev, p.Tf("CheckNetRouteWrong", "Gateway", gw, "Dev", r.Dev, "Bridge", end.Master.Name,

@@ -285,7 +285,7 @@ func TestNetChecksPassOnFakeHouses(t *testing.T) {
 			th.jakartaIP, th.jakartaEnd, th.sw.bridge.Attrs().Name, th.sw.address)},
 		{"veth-to-bridge", []string{"name", "rumah-bandung"}, "the cable is complete: eth0 " + th.bandungIP.String()},
 		{"default-route", []string{"name", "rumah-jakarta"},
-			fmt.Sprintf("default route in the house: via %s dev eth0", th.sw.address.Addr())},
+			fmt.Sprintf("default route in house rumah-jakarta: via %s dev eth0", th.sw.address.Addr())},
 		{"can-reach", []string{"name", "rumah-jakarta", "target", "rumah-bandung"},
 			fmt.Sprintf("echo reply from %s to the house (%s)", bandungIP, jakartaIP)},
 		{"can-reach", []string{"name", "rumah-bandung", "target", "rumah-jakarta"}, "echo reply from " + jakartaIP},
