@@ -72,21 +72,38 @@ func utsHostname(pid int) (string, error) {
 	}
 	done := make(chan result, 1)
 	go func() {
+		// The thread goes back to the checker's own UTS namespace and is unlocked
+		// afterwards. Letting it exit instead would fire the parent-death signal
+		// of any child that this thread happened to start.
 		goruntime.LockOSThread()
+		self, err := os.Open(procfs.Root + "/thread-self/ns/uts")
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		defer self.Close()
 		path := fmt.Sprintf("%s/%d/ns/uts", procfs.Root, pid)
 		f, err := os.Open(path)
 		if err != nil {
+			goruntime.UnlockOSThread()
 			done <- result{err: err}
 			return
 		}
 		defer f.Close()
 		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWUTS); err != nil {
+			goruntime.UnlockOSThread()
 			done <- result{err: &os.PathError{Op: "setns", Path: path, Err: err}}
 			return
 		}
 		var u unix.Utsname
-		if err := unix.Uname(&u); err != nil {
-			done <- result{err: os.NewSyscallError("uname", err)}
+		unameErr := unix.Uname(&u)
+		// Only a thread back in its own namespace may return to Go's pool; if
+		// the way back fails, the thread stays locked and ends with the goroutine.
+		if unix.Setns(int(self.Fd()), unix.CLONE_NEWUTS) == nil {
+			goruntime.UnlockOSThread()
+		}
+		if unameErr != nil {
+			done <- result{err: os.NewSyscallError("uname", unameErr)}
 			return
 		}
 		done <- result{name: unix.ByteSliceToString(u.Nodename[:])}
