@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"bytes"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,6 +39,11 @@ func newTestRuntime(t testing.TB) *Runtime {
 		// failed before it.
 		if err := r.RemoveBridge(true); err != nil {
 			t.Errorf("cleanup: remove bridge: %v", err)
+		}
+		if n, err := r.Network(); err == nil {
+			if _, err := net.InterfaceByName(n.Config().Bridge); err == nil {
+				t.Errorf("cleanup: bridge %s is left", n.Config().Bridge)
+			}
 		}
 	})
 	return r

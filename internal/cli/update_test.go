@@ -73,6 +73,8 @@ func TestCreatePidsFlag(t *testing.T) {
 	if code, _, errOut := runCLI(t, env, "create-container", "rumah-b", "--pids", "64"); code != 0 {
 		t.Fatalf("--pids 64: status %d: %s", code, errOut)
 	}
+	// The delete also removes the bridge that the create made.
+	t.Cleanup(func() { runCLI(t, env, "delete-container", "rumah-b", "--yes") })
 	r, err := runtime.New(runtime.Options{Root: env["RT_LAB_ROOT"]})
 	if err != nil {
 		t.Fatal(err)
