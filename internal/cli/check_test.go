@@ -623,10 +623,11 @@ func TestCheckWatchOnTerminal(t *testing.T) {
 	}
 }
 
-// TestGradeScriptedClass grades five students, each in a root of their own, and
-// merges their reports: full marks, houses running without the family, houses
-// built but not started, nothing done, and a progress file edited to claim
-// every step.
+// TestGradeScriptedClass grades seven students, each in a root of their own,
+// and merges their reports. The students have full marks, houses running
+// without the family, houses built but not started, nothing done, a progress
+// file edited to claim every step, a state file pointed at a host process, and
+// the kernel state reached by hand with nsenter (check_tamper_test.go).
 func TestGradeScriptedClass(t *testing.T) {
 	testutil.RequireRoot(t)
 	stage, err := lessons.Find("tahap-1")
@@ -655,6 +656,9 @@ func TestGradeScriptedClass(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, 0},
+		{"Fajar Palsu", setupTamperedState, pointsFor(stage, "house-built")},
+		{"Gita Manual", setupReachedByHand,
+			pointsFor(stage, "house-running", "family-member", "ps-shows-family", "hostname", "own-namespace", "own-links")},
 	}
 	if students[1].want <= students[2].want || students[1].want >= students[0].want || students[2].want == 0 {
 		t.Fatalf("scores %d, %d, %d do not tell the partial students apart; update the scenarios for %s",
