@@ -84,6 +84,16 @@ var probes = map[string]probe{
 	"tcp-listening":   {[]string{"name", "port"}, checkTCPListening},
 	"tcp-reachable":   {[]string{"name", "target", "port"}, checkTCPReachable},
 	"default-route":   {[]string{"name"}, checkDefaultRoute},
+
+	// Isolation between two houses (check_isolation*.go).
+	"pid-isolated":      {[]string{"name", "other"}, checkPIDIsolated},
+	"own-proc":          {[]string{"name"}, checkOwnProc},
+	"file-private":      {[]string{"name", "path", "other"}, checkFilePrivate},
+	"ns-separate":       {[]string{"name", "other", "ns"}, checkNSSeparate},
+	"ipc-queue-private": {[]string{"name", "other"}, checkIPCQueuePrivate},
+	"user-mapped":       {[]string{"name"}, checkUserMapped},
+	"user-ranges-apart": {[]string{"name", "other"}, checkUserRangesApart},
+	"caps-reduced":      {[]string{"name"}, checkCapsReduced},
 }
 
 // numericParams are the parameters whose value must be a whole number above 0.
