@@ -278,39 +278,6 @@ func TestStartFailureRemovesVeth(t *testing.T) {
 	}
 }
 
-func TestNATOnAndOff(t *testing.T) {
-	r := newTestRuntime(t)
-	createOnSubnet(t, r, "rumah-nat", testSubnet(t, r), false)
-	n, err := r.Network()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.SetNAT(true); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.SetNAT(false) })
-	if ok, err := n.NATInstalled(); err != nil || !ok {
-		t.Errorf("NAT rule after SetNAT(true): installed %v, %v", ok, err)
-	}
-	if err := r.SetNAT(false); err != nil {
-		t.Fatal(err)
-	}
-	if ok, err := n.NATInstalled(); err != nil || ok {
-		t.Errorf("NAT rule after SetNAT(false): installed %v, %v", ok, err)
-	}
-
-	// A NAT rule goes with the bridge when the last house is deleted.
-	if err := r.SetNAT(true); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Delete("rumah-nat", false); err != nil {
-		t.Fatal(err)
-	}
-	if ok, err := n.NATInstalled(); err != nil || ok {
-		t.Errorf("NAT rule after the last delete: installed %v, %v", ok, err)
-	}
-}
-
 func TestNeighbourNames(t *testing.T) {
 	r := newTestRuntime(t)
 	subnet := testSubnet(t, r)
