@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -106,18 +107,6 @@ func TestNetworkCommands(t *testing.T) {
 		t.Fatalf("create: exit %d: %s", code, errOut)
 	}
 
-	if code, _, errOut := runCLI(t, env, "network", "nat", "on"); code != 0 {
-		t.Fatalf("network nat on: exit %d: %s", code, errOut)
-	}
-	if got := showNetwork(t, env); !got.NAT || !got.NATInstalled {
-		t.Errorf("after nat on: nat %v, installed %v; want both", got.NAT, got.NATInstalled)
-	}
-	if code, _, errOut := runCLI(t, env, "network", "nat", "off"); code != 0 {
-		t.Fatalf("network nat off: exit %d: %s", code, errOut)
-	}
-	if got := showNetwork(t, env); got.NAT || got.NATInstalled {
-		t.Errorf("after nat off: nat %v, installed %v; want neither", got.NAT, got.NATInstalled)
-	}
 	if code, _, errOut := runCLI(t, env, "network", "nat", "maybe"); code != 2 || !strings.Contains(errOut, "on or off") {
 		t.Errorf("network nat maybe: exit %d, stderr %q; want 2 and the choices", code, errOut)
 	}
@@ -185,5 +174,53 @@ func TestHalfBuiltHouseCommands(t *testing.T) {
 	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("half-built folder left after delete --force: %v", err)
+	}
+}
+
+// TestNetworkNATInPrivateNamespace turns NAT on and off with the real binary
+// run under unshare --net, so the masquerade rule and IP forwarding exist only
+// in a network namespace the test made: a test must never enable NAT on the
+// host. No traffic is sent.
+func TestNetworkNATInPrivateNamespace(t *testing.T) {
+	testutil.RequireRoot(t)
+	bin := testutil.BuildRTLab(t, false)
+	root := t.TempDir()
+	script := `set -e
+R="$1"; B="$2"
+"$B" --root "$R" create-container rumah-nat >/dev/null 2>&1
+"$B" --root "$R" network nat on >/dev/null 2>&1
+echo "on: $(cat /proc/sys/net/ipv4/ip_forward)"
+"$B" --root "$R" network show --json
+echo "---"
+"$B" --root "$R" network nat off >/dev/null 2>&1
+echo "off: $(cat /proc/sys/net/ipv4/ip_forward)"
+"$B" --root "$R" network show --json
+"$B" --root "$R" delete-container rumah-nat --force --yes >/dev/null 2>&1
+`
+	cmd := exec.Command("unshare", "--net", "sh", "-c", script, "sh", root, bin)
+	cmd.Env = append(os.Environ(), "RT_LAB_LANG=en")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("unshare --net: %v\n%s", err, out)
+	}
+	on, off, ok := strings.Cut(string(out), "---\n")
+	if !ok {
+		t.Fatalf("unexpected output:\n%s", out)
+	}
+	for _, tt := range []struct {
+		part, forward string
+		nat           bool
+	}{{on, "on: 1", true}, {off, "off: 0", false}} {
+		line, jsonText, _ := strings.Cut(tt.part, "\n")
+		if line != tt.forward {
+			t.Errorf("ip_forward in the private namespace: %q, want %q", line, tt.forward)
+		}
+		var got networkJSON
+		if err := json.Unmarshal([]byte(jsonText), &got); err != nil {
+			t.Fatalf("network show --json: %v\n%s", err, jsonText)
+		}
+		if got.NAT != tt.nat || got.NATInstalled != tt.nat {
+			t.Errorf("%s: nat %v, installed %v; want %v", line, got.NAT, got.NATInstalled, tt.nat)
+		}
 	}
 }
