@@ -39,6 +39,10 @@ func TestAllSortedByNumber(t *testing.T) {
 // readyStages are the stages whose lesson is complete; the others are outlines.
 var readyStages = map[int]bool{1: true, 3: true, 4: true}
 
+// checkedOutlines are outlines whose steps already have their checks: tahap 2
+// stays an outline until houses get user namespaces, which its user step needs.
+var checkedOutlines = map[int]bool{2: true}
+
 func TestStageStatuses(t *testing.T) {
 	stages, err := lessons.All()
 	if err != nil {
@@ -52,7 +56,7 @@ func TestStageStatuses(t *testing.T) {
 		if st.Status != want {
 			t.Errorf("%s: status %q, want %q", st.ID, st.Status, want)
 		}
-		if !st.Ready() {
+		if !st.Ready() && !checkedOutlines[st.Number] {
 			for _, step := range st.Steps {
 				if len(step.Checks) > 0 {
 					t.Errorf("%s/%s: outline step has checks", st.ID, step.ID)
