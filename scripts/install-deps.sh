@@ -5,8 +5,8 @@
 # virtual machine (make test-vm). Only the test of the `rt-lab report` HTML page
 # uses chromium, headless and on local files. debootstrap, shellcheck, ruby,
 # vagrant and vagrant-libvirt serve the test of the self-study VM (make
-# test-provision). Run as root. Only missing packages are installed, so a second
-# run changes nothing.
+# test-provision), and runc is the reference runtime of `make bench`. Run as
+# root. Only missing packages are installed, so a second run changes nothing.
 #
 # Exit status: 0 everything is installed, 1 an install step failed, 2 usage error,
 # 3 cannot install here (not root, no apt-get, or no Go 1.21 or newer from apt).
@@ -18,7 +18,7 @@ export DEBIAN_FRONTEND=noninteractive
 # --lab-only leaves them out (vagrant/provision.sh does, for the self-study VM).
 readonly LAB_PACKAGES=(busybox-static iputils-ping iproute2 tmux ca-certificates make git)
 readonly TEST_PACKAGES=(qemu-system-x86 cpio chromium libxml2-utils
-	debootstrap shellcheck ruby vagrant vagrant-libvirt)
+	debootstrap shellcheck ruby vagrant vagrant-libvirt runc)
 PACKAGES=("${LAB_PACKAGES[@]}" "${TEST_PACKAGES[@]}")
 readonly MIN_GO_MINOR=21
 readonly BACKPORTS_LIST=/etc/apt/sources.list.d/rt-lab-backports.list
@@ -89,6 +89,7 @@ Install these with your system's package manager, then run 'make build':
     $JUNIT_XSD_PACKAGE, copied to $JUNIT_XSD
   - for 'make test-provision' (part of 'make test'): debootstrap, shellcheck,
     ruby, vagrant and vagrant-libvirt
+  - for 'make bench': runc, the reference runtime
 EOF
 }
 
