@@ -37,9 +37,11 @@ VM_PACKAGES ?= ./internal/testutil/vminit ./internal/cgroups ./runtime ./checker
 VM_TIMEOUT ?= 15m
 VM_TOTAL_TIMEOUT ?= 40m
 # make bench: runs per small benchmark, whose median is reported, and the house
-# counts of the scale benchmark (empty: 10,50; full: 10,50,100,200,250).
+# counts of the scale benchmark (empty: 10,50; full: 10,50,100,200,250), and
+# more flags for the bench program, such as -baseline OTHER_RT_LAB_BINARY.
 BENCH_RUNS ?= 10
 BENCH_SCALE ?=
+BENCH_FLAGS ?=
 
 # safe.directory: under sudo, git refuses a work tree that another user owns.
 VERSION := $(shell git -c safe.directory='$(CURDIR)' describe --always --dirty 2>/dev/null || echo unknown)
@@ -101,7 +103,7 @@ test-vm: require-root deps
 
 # Prints a Markdown table of medians and ratios to runc; see docs/benchmarks.md.
 bench: require-root deps build
-	$(GO) run ./bench -rt-lab $(BIN) -runs '$(BENCH_RUNS)' -scale '$(BENCH_SCALE)'
+	$(GO) run ./bench -rt-lab $(BIN) -runs '$(BENCH_RUNS)' -scale '$(BENCH_SCALE)' $(BENCH_FLAGS)
 
 # shellcheck, the Vagrantfile, and vagrant/provision.sh run twice in a fresh
 # Debian 13 root made by debootstrap; see vagrant/README.md.
