@@ -96,7 +96,7 @@ func checkHouseGone(env *Env, with map[string]string) Result {
 		} else {
 			res.Evidence = append(res.Evidence, p.Tf("CheckRecoverNoAddress", "Name", name))
 		}
-		orphans, err := n.OrphanLinks()
+		orphans, err := orphanLinks(n)
 		switch {
 		case err != nil:
 			fail("CheckRecoverNetError", "Error", err.Error())
@@ -223,4 +223,16 @@ func cgroupVersion(env *Env) (string, []string, *Result) {
 	}
 	return "", nil, &Result{Evidence: []string{p.Tf("CheckRecoverNoCgroupFS", "Path", cgroups.DefaultBase, "Error", err.Error())},
 		Expected: p.T("CheckExpectCgroupFS", nil)}
+}
+
+// orphanLinks returns n.OrphanLinks. A link dump that a concurrent change of
+// the host's links interrupted (NLM_F_DUMP_INTR) may be incomplete, so it is
+// repeated a few times before the error counts.
+func orphanLinks(n *network.Network) ([]string, error) {
+	for attempt := 1; ; attempt++ {
+		orphans, err := n.OrphanLinks()
+		if !errors.Is(err, netlink.ErrDumpInterrupted) || attempt == 5 {
+			return orphans, err
+		}
+	}
 }

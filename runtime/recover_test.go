@@ -104,10 +104,7 @@ func bridgePorts(t *testing.T, r *runtime.Runtime) []string {
 	if err != nil {
 		return nil
 	}
-	links, err := netlink.LinkList()
-	if err != nil {
-		t.Fatal(err)
-	}
+	links := linkList(t)
 	var out []string
 	for _, l := range links {
 		if l.Attrs().MasterIndex == br.Attrs().Index {
@@ -116,6 +113,21 @@ func bridgePorts(t *testing.T, r *runtime.Runtime) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// linkList lists the host's links. A dump that a concurrent change of the
+// links interrupted (NLM_F_DUMP_INTR) may be incomplete, so it is repeated.
+func linkList(t *testing.T) []netlink.Link {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		links, err := netlink.LinkList()
+		if err == nil {
+			return links
+		}
+		if !errors.Is(err, netlink.ErrDumpInterrupted) || attempt == 10 {
+			t.Fatalf("list links: %v", err)
+		}
+	}
 }
 
 // mountsUnder lists the mount points at or below dir in this process's mount
