@@ -4,11 +4,14 @@
 #   1. a pprof CPU profile of BenchmarkLifecycleAPI (the Go API, in-process);
 #   2. perf record of the CLI lifecycle (create-container, run-container --
 #      true, delete-container), CPU samples of every process, kernel included;
-#   3. perf trace of BenchmarkLifecycleAPI: the wall time of every system
-#      call longer than 0.1 ms, summed by the rt-lab function that made it.
-#      This shows the waiting (fsync, netlink, cgroup writes, polls) that CPU
-#      profiles miss. Tracing slows every call, so compare its figures with
-#      each other, not with the benchmark's.
+#   3. off-CPU time of BenchmarkLifecycleAPI, from scheduler switches
+#      recorded on all CPUs, summed by the rt-lab function that waited and
+#      the kernel function it waited in (offcpu.awk). This shows the waiting
+#      (fsync, RCU grace periods, polls) that CPU profiles miss;
+#   4. perf trace of the same benchmark: the wall time of every system call
+#      longer than 0.1 ms, summed by the rt-lab function that made it
+#      (syscall-time.awk). Tracing slows every call, so compare its figures
+#      with each other, not with the benchmark's.
 # perf parts are skipped when perf is missing or cannot record here.
 #
 # Usage: sudo bench/profile.sh [OUT_DIR], from the repository root after
@@ -74,6 +77,14 @@ echo "== perf record, CLI lifecycle, CPU samples by command and binary"
 grep -v '^#' "$out/perf-by-binary.txt" | grep -v '^$' | sed -n '1,12p'
 echo "== perf record, CLI lifecycle, rt-lab functions with their callees"
 grep -v '^#' "$out/perf-by-symbol.txt" | grep -E 'rt-lab/rt-lab|i18n|yaml' | sed -n '1,30p'
+
+(cd / && perf record -a -e sched:sched_switch -g -o "$out/offcpu.data" -- \
+	"$out/bench.test" -test.run '^$' -test.bench '^BenchmarkLifecycleAPI$' -test.benchtime "${runs}x" >/dev/null) \
+	2>"$out/offcpu-record.log"
+perf script -i "$out/offcpu.data" -F comm,tid,time,event,trace,ip,sym 2>/dev/null |
+	awk -v comms=bench.test,exe -f bench/offcpu.awk | sort -rn >"$out/offcpu.txt"
+echo "== off-CPU time, Go API lifecycle, by rt-lab function and kernel wait"
+grep -v ' go:runtime\.' "$out/offcpu.txt" | sed -n '1,25p'
 
 (cd / && perf trace --duration 0.1 --call-graph fp -o "$out/perf-trace.txt" -- \
 	"$out/bench.test" -test.run '^$' -test.bench '^BenchmarkLifecycleAPI$' -test.benchtime "${runs}x" >/dev/null)
