@@ -13,8 +13,9 @@ import (
 )
 
 // EnsureBridge creates the bridge if it is missing, gives it the gateway
-// address, brings it up and installs NAT when the config enables it. Calling it
-// again changes nothing. It takes ROOT/network.lock.
+// address, brings it up and installs its nftables table: the isolation rules,
+// and the masquerade rule when the config enables NAT (see installRules).
+// Calling it again changes nothing. It takes ROOT/network.lock.
 func (n *Network) EnsureBridge() error {
 	l, err := n.lock()
 	if err != nil {
@@ -39,8 +40,8 @@ func (n *Network) ensureBridge() (_ netlink.Link, retErr error) {
 	}
 	if link == nil {
 		// Routes may have changed since network.json was written, for example
-		// when a VPN came up.
-		if err := checkSubnetFree(n.cfg.Subnet, name); err != nil {
+		// when a VPN came up, or another root took the subnet after a reboot.
+		if err := checkStoredSubnetFree(n.cfg.Subnet, name); err != nil {
 			return nil, err
 		}
 		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: name}}
@@ -65,10 +66,8 @@ func (n *Network) ensureBridge() (_ netlink.Link, retErr error) {
 	if err := netlink.LinkSetUp(link); err != nil {
 		return nil, n.bridgeError(err)
 	}
-	if n.cfg.NAT {
-		if err := n.installNAT(); err != nil {
-			return nil, err
-		}
+	if err := n.installRules(); err != nil {
+		return nil, err
 	}
 	return link, nil
 }
@@ -87,7 +86,7 @@ func (n *Network) gatewayPrefix() netip.Prefix {
 // address stays behind when the subnet changed while no container had one.
 func (n *Network) setBridgeAddress(link netlink.Link) error {
 	want := ipNet(n.gatewayPrefix())
-	addrs, err := netlink.AddrList(link, netlink.FAMILY_V4)
+	addrs, err := addrList(link, netlink.FAMILY_V4)
 	if err != nil {
 		return err
 	}
@@ -101,10 +100,11 @@ func (n *Network) setBridgeAddress(link netlink.Link) error {
 	return netlink.AddrReplace(link, &netlink.Addr{IPNet: want})
 }
 
-// RemoveBridge deletes the bridge and its NAT rules. It rejects the removal
-// while any container has an address or any link is attached to the bridge,
-// unless force is set, which deletes the attached links too but keeps the
-// addresses. A missing bridge is not an error. It takes ROOT/network.lock.
+// RemoveBridge deletes the bridge and its nftables table. It rejects the
+// removal while any container that exists has an address (see SetExists) or any
+// link is attached to the bridge, unless force is set, which deletes the
+// attached links too but keeps the addresses. A missing bridge is not an
+// error. It takes ROOT/network.lock.
 func (n *Network) RemoveBridge(force bool) error {
 	l, err := n.lock()
 	if err != nil {
@@ -119,9 +119,9 @@ func (n *Network) RemoveBridge(force bool) error {
 	if err != nil {
 		return err
 	}
-	if len(table.Allocations) > 0 && !force {
+	if live := n.liveAllocations(table); len(live) > 0 && !force {
 		var names []string
-		for _, a := range sortedAllocations(table.Allocations) {
+		for _, a := range live {
 			names = append(names, a.Name)
 		}
 		return usererr.New(usererr.Usage, "ErrNetBridgeInUse",
@@ -140,12 +140,8 @@ func (n *Network) RemoveBridge(force bool) error {
 			return err
 		}
 	}
-	// Without NAT in the config, nftables is not touched, so a kernel without
-	// nf_tables can still remove the bridge.
-	if n.cfg.NAT || n.cfg.IPForwardChanged {
-		if err := n.removeNAT(); err != nil {
-			return err
-		}
+	if err := n.removeRulesLeniently(); err != nil {
+		return err
 	}
 	if link == nil {
 		return nil
@@ -184,7 +180,7 @@ func (n *Network) removePorts(bridge netlink.Link, force bool) error {
 
 // bridgePorts lists the links whose master is bridge.
 func bridgePorts(bridge netlink.Link) ([]netlink.Link, error) {
-	links, err := netlink.LinkList()
+	links, err := linkList()
 	if err != nil {
 		return nil, err
 	}

@@ -163,7 +163,24 @@ func (n *Network) freeLinkID(name string, used map[string]Allocation) (string, e
 	return "", fmt.Errorf("no free link id for %q after %d attempts", name, maxLinkIDAttempts)
 }
 
+// readAddresses reads the address table, which must belong to the subnet in
+// network.json unless it is empty.
 func (n *Network) readAddresses() (*addressTable, error) {
+	table, err := n.readTable()
+	if err != nil {
+		return nil, err
+	}
+	if len(table.Allocations) > 0 && table.Subnet != n.cfg.Subnet {
+		// Renumber writes the table before network.json, so a renumbering
+		// cut short leaves this mismatch, and running it again finishes it.
+		return nil, usererr.New(usererr.Failed, "ErrNetRenumberCut", "Path", n.addressesPath(),
+			"Subnet", table.Subnet.String(), "Current", n.cfg.Subnet.String())
+	}
+	return table, nil
+}
+
+// readTable reads the address table whatever its subnet.
+func (n *Network) readTable() (*addressTable, error) {
 	table := &addressTable{Version: ConfigVersion, Subnet: n.cfg.Subnet, Allocations: map[string]Allocation{}}
 	data, err := os.ReadFile(n.addressesPath())
 	if errors.Is(err, os.ErrNotExist) {
@@ -181,17 +198,57 @@ func (n *Network) readAddresses() (*addressTable, error) {
 	if table.Allocations == nil {
 		table.Allocations = map[string]Allocation{}
 	}
-	if len(table.Allocations) > 0 && table.Subnet != n.cfg.Subnet {
-		err := fmt.Errorf("addresses belong to subnet %s, but network.json has %s", table.Subnet, n.cfg.Subnet)
-		return nil, usererr.Wrap(err, usererr.Failed, "ErrNetFileCorrupt", "Path", n.addressesPath())
-	}
 	return table, nil
 }
 
 func (n *Network) writeAddresses(table *addressTable) error {
+	return n.writeTable(table, n.cfg.Subnet)
+}
+
+// writeTable writes table for subnet, which may differ from network.json's
+// while the subnet changes.
+func (n *Network) writeTable(table *addressTable, subnet netip.Prefix) error {
 	table.Version = ConfigVersion
-	table.Subnet = n.cfg.Subnet
+	table.Subnet = subnet
 	return fsutil.WriteJSONAtomic(n.addressesPath(), table, 0o644)
+}
+
+// liveAllocations returns the allocations in table of containers that exist,
+// sorted by address. See SetExists.
+func (n *Network) liveAllocations(table *addressTable) []Allocation {
+	var live []Allocation
+	for _, a := range sortedAllocations(table.Allocations) {
+		if n.exists == nil || n.exists(a.Name) {
+			live = append(live, a)
+		}
+	}
+	return live
+}
+
+// InUse returns the allocations of containers that exist (see SetExists),
+// sorted by address and read without the lock like Allocation.
+func (n *Network) InUse() ([]Allocation, error) {
+	table, err := n.readAddresses()
+	if err != nil {
+		return nil, err
+	}
+	return n.liveAllocations(table), nil
+}
+
+// Orphans returns the allocations of containers that do not exist (see
+// SetExists), sorted by address. Without an exists function there are none.
+func (n *Network) Orphans() ([]Allocation, error) {
+	table, err := n.readAddresses()
+	if err != nil || n.exists == nil {
+		return nil, err
+	}
+	var orphans []Allocation
+	for _, a := range sortedAllocations(table.Allocations) {
+		if !n.exists(a.Name) {
+			orphans = append(orphans, a)
+		}
+	}
+	return orphans, nil
 }
 
 // validateContainerName accepts the DNS labels that the runtime allows as

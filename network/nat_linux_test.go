@@ -1,7 +1,9 @@
 package network
 
 import (
+	"bytes"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -14,9 +16,10 @@ import (
 )
 
 // enterNewNetns moves the test's goroutine into a new network namespace, so
-// NAT rules and net.ipv4.ip_forward change there and not on the host. The
+// nftables rules and net.ipv4.ip_forward change there and not on the host. The
 // thread stays locked and Go ends it with the goroutine, which takes the
-// namespace and everything in it away.
+// namespace and everything in it away. The record of roots that need
+// ip_forward moves to a temporary folder too.
 func enterNewNetns(t *testing.T) {
 	t.Helper()
 	testutil.RequireRoot(t)
@@ -24,9 +27,12 @@ func enterNewNetns(t *testing.T) {
 	if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
 		t.Fatalf("unshare network namespace: %v", err)
 	}
+	old := forwardStateDir
+	forwardStateDir = filepath.Join(t.TempDir(), "ip-forward")
+	t.Cleanup(func() { forwardStateDir = old })
 }
 
-func readIPForward(t *testing.T) string {
+func ipForward(t *testing.T) string {
 	t.Helper()
 	data, err := os.ReadFile(ipForwardPath)
 	if err != nil {
@@ -35,23 +41,26 @@ func readIPForward(t *testing.T) string {
 	return strings.TrimSpace(string(data))
 }
 
-// natRules returns the rules of n's NAT chain, or nil when the table is
-// missing.
-func natRules(t *testing.T, n *Network) []*nftables.Rule {
+func setIPForward(t *testing.T, value string) {
 	t.Helper()
-	installed, err := n.NATInstalled()
-	if err != nil {
+	if err := os.WriteFile(ipForwardPath, []byte(value+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if !installed {
-		return nil
-	}
+}
+
+// chainRules returns the rules of chain in n's table, or nil when the chain
+// is missing.
+func chainRules(t *testing.T, n *Network, chain string) []*nftables.Rule {
+	t.Helper()
 	conn, err := nftables.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	table := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: NATTableName(n.root)}
-	rules, err := conn.GetRules(table, &nftables.Chain{Name: natChain, Table: table})
+	table := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: TableName(n.root)}
+	if _, err := conn.ListChain(table, chain); err != nil {
+		return nil
+	}
+	rules, err := conn.GetRules(table, &nftables.Chain{Name: chain, Table: table})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,9 +69,9 @@ func natRules(t *testing.T, n *Network) []*nftables.Rule {
 
 func checkMasqueradeRule(t *testing.T, n *Network) {
 	t.Helper()
-	rules := natRules(t, n)
+	rules := chainRules(t, n, natChain)
 	if len(rules) != 1 {
-		t.Fatalf("%d rules in table %s, want 1", len(rules), NATTableName(n.root))
+		t.Fatalf("%d rules in chain %s of %s, want 1", len(rules), natChain, TableName(n.root))
 	}
 	exprs := rules[0].Exprs
 	if _, ok := exprs[len(exprs)-1].(*expr.Masq); !ok {
@@ -75,8 +84,60 @@ func checkMasqueradeRule(t *testing.T, n *Network) {
 		}
 	}
 	want := n.Config().Subnet.Addr().As4()
-	if string(source) != string(want[:]) {
+	if !bytes.Equal(source, want[:]) {
 		t.Errorf("rule matches source %v, want %v", source, want)
+	}
+}
+
+// checkIsolationRules checks the forward chain: a base chain on the forward
+// hook at filter priority with policy accept, and two drop rules, one for each
+// direction between the bridge and the other rt-br- bridges.
+func checkIsolationRules(t *testing.T, n *Network) {
+	t.Helper()
+	conn, err := nftables.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: TableName(n.root)}
+	chain, err := conn.ListChain(table, forwardChain)
+	if err != nil {
+		t.Fatalf("chain %s of %s: %v", forwardChain, table.Name, err)
+	}
+	if chain.Hooknum == nil || *chain.Hooknum != *nftables.ChainHookForward {
+		t.Errorf("chain %s hooks %v, want forward", forwardChain, chain.Hooknum)
+	}
+	if chain.Priority == nil || *chain.Priority != *nftables.ChainPriorityFilter {
+		t.Errorf("chain %s has priority %v, want filter (0)", forwardChain, chain.Priority)
+	}
+	if chain.Policy == nil || *chain.Policy != nftables.ChainPolicyAccept {
+		t.Errorf("chain %s has policy %v, want accept", forwardChain, chain.Policy)
+	}
+	rules := chainRules(t, n, forwardChain)
+	if len(rules) != 2 {
+		t.Fatalf("%d rules in chain %s, want 2", len(rules), forwardChain)
+	}
+	own := ifname(n.Config().Bridge)
+	for i, key := range []expr.MetaKey{expr.MetaKeyIIFNAME, expr.MetaKeyOIFNAME} {
+		exprs := rules[i].Exprs
+		if len(exprs) != 6 {
+			t.Errorf("rule %d has %d expressions, want 6: %v", i, len(exprs), exprs)
+			continue
+		}
+		if m, ok := exprs[0].(*expr.Meta); !ok || m.Key != key {
+			t.Errorf("rule %d starts with %#v, want meta key %d", i, exprs[0], key)
+		}
+		if c, ok := exprs[1].(*expr.Cmp); !ok || c.Op != expr.CmpOpEq || !bytes.Equal(c.Data, own) {
+			t.Errorf("rule %d: %#v, want == %s", i, exprs[1], n.Config().Bridge)
+		}
+		if c, ok := exprs[3].(*expr.Cmp); !ok || c.Op != expr.CmpOpNeq || !bytes.Equal(c.Data, own) {
+			t.Errorf("rule %d: %#v, want != %s", i, exprs[3], n.Config().Bridge)
+		}
+		if c, ok := exprs[4].(*expr.Cmp); !ok || c.Op != expr.CmpOpEq || string(c.Data) != "rt-br-" {
+			t.Errorf("rule %d: %#v, want the prefix rt-br-", i, exprs[4])
+		}
+		if v, ok := exprs[5].(*expr.Verdict); !ok || v.Kind != expr.VerdictDrop {
+			t.Errorf("rule %d ends with %#v, want drop", i, exprs[5])
+		}
 	}
 }
 
@@ -90,24 +151,23 @@ func TestNATInstallAndRemove(t *testing.T) {
 	if err := n.EnsureBridge(); err != nil {
 		t.Fatal(err)
 	}
-	if rules := natRules(t, n); rules != nil {
+	if rules := chainRules(t, n, natChain); rules != nil {
 		t.Fatalf("NAT is installed before SetNAT: %v", rules)
 	}
+	checkIsolationRules(t, n)
 	// Start from ip_forward 0, which a new namespace has unless
 	// net.core.devconf_inherit_init_net copies the host's value, so the test
 	// checks that SetNAT switches it on and back off.
-	if err := os.WriteFile(ipForwardPath, []byte("0\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	forwardBefore := readIPForward(t)
+	setIPForward(t, "0")
 
 	for i := 0; i < 2; i++ {
 		if err := n.SetNAT(true); err != nil {
 			t.Fatalf("SetNAT(true) call %d: %v", i+1, err)
 		}
 		checkMasqueradeRule(t, n)
+		checkIsolationRules(t, n)
 	}
-	if got := readIPForward(t); got != "1" {
+	if got := ipForward(t); got != "1" {
 		t.Errorf("ip_forward = %s with NAT on, want 1", got)
 	}
 	reloaded, err := Load(root)
@@ -118,29 +178,33 @@ func TestNATInstallAndRemove(t *testing.T) {
 		t.Error("network.json does not record NAT as on")
 	}
 
-	// Removing the bridge removes the rule but keeps the setting.
+	// Removing the bridge removes the table but keeps the setting.
 	if err := n.RemoveBridge(false); err != nil {
 		t.Fatal(err)
 	}
-	if rules := natRules(t, n); rules != nil {
-		t.Errorf("rules left after RemoveBridge: %v", rules)
+	if isolation, nat, err := n.RulesInstalled(); err != nil || isolation || nat {
+		t.Errorf("after RemoveBridge: isolation %v, NAT %v, error %v; want no table", isolation, nat, err)
 	}
-	if got := readIPForward(t); got != forwardBefore {
-		t.Errorf("ip_forward = %s after RemoveBridge, want %s as before", got, forwardBefore)
+	if got := ipForward(t); got != "0" {
+		t.Errorf("ip_forward = %s after RemoveBridge, want 0 as before", got)
 	}
 	if err := n.EnsureBridge(); err != nil {
 		t.Fatal(err)
 	}
 	checkMasqueradeRule(t, n)
+	if got := ipForward(t); got != "1" {
+		t.Errorf("ip_forward = %s with the bridge back, want 1", got)
+	}
 
 	if err := n.SetNAT(false); err != nil {
 		t.Fatal(err)
 	}
-	if rules := natRules(t, n); rules != nil {
+	if rules := chainRules(t, n, natChain); rules != nil {
 		t.Errorf("rules left after SetNAT(false): %v", rules)
 	}
-	if got := readIPForward(t); got != forwardBefore {
-		t.Errorf("ip_forward = %s after SetNAT(false), want %s as before", got, forwardBefore)
+	checkIsolationRules(t, n)
+	if got := ipForward(t); got != "0" {
+		t.Errorf("ip_forward = %s after SetNAT(false), want 0 as before", got)
 	}
 	reloaded, err = Load(root)
 	if err != nil {
@@ -151,6 +215,9 @@ func TestNATInstallAndRemove(t *testing.T) {
 	}
 	if err := n.RemoveBridge(false); err != nil {
 		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(forwardStateDir); len(entries) > 1 {
+		t.Errorf("forward records left: %v, want only the lock file", entries)
 	}
 }
 
@@ -163,10 +230,126 @@ func TestNATOffByDefault(t *testing.T) {
 	if err := n.EnsureBridge(); err != nil {
 		t.Fatal(err)
 	}
-	if rules := natRules(t, n); rules != nil {
+	if rules := chainRules(t, n, natChain); rules != nil {
 		t.Errorf("NAT rules without SetNAT: %v", rules)
 	}
+	checkIsolationRules(t, n)
 	if err := n.RemoveBridge(false); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestIPForwardFollowsLastRoot turns NAT on in two roots and off again in
+// every order: ip_forward stays 1 while either root needs it and goes back to
+// 0 after the last one, whichever root switched it on.
+func TestIPForwardFollowsLastRoot(t *testing.T) {
+	enterNewNetns(t)
+	var roots [2]*Network
+	for i, subnet := range []string{"10.0.1.0/24", "10.0.2.0/24"} {
+		n, err := Open(t.TempDir(), Options{Subnet: subnet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := n.EnsureBridge(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { n.RemoveBridge(true) })
+		roots[i] = n
+	}
+	orders := []struct {
+		name     string
+		on, off  [2]int
+		forward0 string // ip_forward before the first nat on
+	}{
+		{"first on, first off", [2]int{0, 1}, [2]int{0, 1}, "0"},
+		{"first on, second off first", [2]int{0, 1}, [2]int{1, 0}, "0"},
+		{"already on", [2]int{1, 0}, [2]int{0, 1}, "1"},
+	}
+	// No subtests: t.Run starts a goroutine on another thread, outside the
+	// namespace, where ip_forward is the host's.
+	for _, tt := range orders {
+		setIPForward(t, tt.forward0)
+		for _, i := range tt.on {
+			if err := roots[i].SetNAT(true); err != nil {
+				t.Fatalf("%s: %v", tt.name, err)
+			}
+			if got := ipForward(t); got != "1" {
+				t.Errorf("%s: ip_forward = %s after nat on in root %d, want 1", tt.name, got, i)
+			}
+		}
+		first, last := tt.off[0], tt.off[1]
+		if err := roots[first].SetNAT(false); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if got := ipForward(t); got != "1" {
+			t.Errorf("%s: ip_forward = %s after nat off in root %d while root %d has NAT, want 1",
+				tt.name, got, first, last)
+		}
+		if err := roots[last].SetNAT(false); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if got := ipForward(t); got != tt.forward0 {
+			t.Errorf("%s: ip_forward = %s after the last nat off, want %s as before", tt.name, got, tt.forward0)
+		}
+	}
+}
+
+// TestIPForwardIgnoresVanishedRoot turns NAT on in a root whose folder is then
+// deleted without nat off: the next root to turn NAT off restores ip_forward.
+func TestIPForwardIgnoresVanishedRoot(t *testing.T) {
+	enterNewNetns(t)
+	setIPForward(t, "0")
+	gone, err := Open(filepath.Join(t.TempDir(), "hilang"), Options{Subnet: "10.0.1.0/24"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, err := Open(t.TempDir(), Options{Subnet: "10.0.2.0/24"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []*Network{gone, kept} {
+		if err := n.EnsureBridge(); err != nil {
+			t.Fatal(err)
+		}
+		if err := n.SetNAT(true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.RemoveAll(gone.Root()); err != nil {
+		t.Fatal(err)
+	}
+	if err := kept.SetNAT(false); err != nil {
+		t.Fatal(err)
+	}
+	if got := ipForward(t); got != "0" {
+		t.Errorf("ip_forward = %s with only a deleted root left, want 0", got)
+	}
+}
+
+// TestLegacyIPForwardChanged reads a network.json of an older rt-lab that
+// recorded the switch of ip_forward itself.
+func TestLegacyIPForwardChanged(t *testing.T) {
+	enterNewNetns(t)
+	n, err := Open(t.TempDir(), Options{Subnet: "10.0.1.0/24"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.cfg.NAT, n.cfg.IPForwardChanged = true, true
+	if err := n.writeConfig(); err != nil {
+		t.Fatal(err)
+	}
+	setIPForward(t, "1")
+	if err := n.SetNAT(false); err != nil {
+		t.Fatal(err)
+	}
+	if got := ipForward(t); got != "0" {
+		t.Errorf("ip_forward = %s, want 0 restored for the older network.json", got)
+	}
+	reloaded, err := Load(n.Root())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reloaded.Config().IPForwardChanged {
+		t.Error("network.json still records the switch")
 	}
 }

@@ -47,8 +47,10 @@ type Config struct {
 	Gateway netip.Addr   `json:"gateway"` // the bridge's address, the first in Subnet
 	Bridge  string       `json:"bridge"`  // bridge link name, at most 15 bytes
 	NAT     bool         `json:"nat"`     // masquerade traffic leaving the subnet
-	// IPForwardChanged records that enabling NAT switched net.ipv4.ip_forward
-	// from 0 to 1, so removing NAT may switch it back.
+	// IPForwardChanged is set only by older rt-lab versions, which recorded
+	// here that NAT switched net.ipv4.ip_forward from 0 to 1. The record
+	// under /run/rt-lab/ip-forward replaces it; disableForward honours the
+	// field once and clears it.
 	IPForwardChanged bool `json:"ip_forward_changed,omitempty"`
 }
 
@@ -56,12 +58,16 @@ type Config struct {
 type Options struct {
 	Subnet string // CIDR such as 10.0.0.0/24; empty keeps the stored one or uses DefaultSubnet
 	Bridge string // bridge link name; empty keeps the stored one or derives it from the root
+	// Exists reports whether container name exists. See SetExists; nil counts
+	// every allocation.
+	Exists func(name string) bool
 }
 
 // Network is the network of one state folder.
 type Network struct {
-	root string
-	cfg  Config
+	root   string
+	cfg    Config
+	exists func(name string) bool
 }
 
 // Root returns the state folder.
@@ -69,6 +75,14 @@ func (n *Network) Root() string { return n.root }
 
 // Config returns the stored configuration.
 func (n *Network) Config() Config { return n.cfg }
+
+// SetExists makes n count only the allocations of containers for which exists
+// returns true when it decides whether the subnet, the bridge name or the
+// bridge is in use. The other allocations are orphans, such as the address of a
+// container whose folder a crash removed. They still hold their address, so no
+// container gets it twice, but they block nothing. With nil, the default,
+// every allocation counts.
+func (n *Network) SetExists(exists func(name string) bool) { n.exists = exists }
 
 func (n *Network) configPath() string    { return filepath.Join(n.root, configFile) }
 func (n *Network) addressesPath() string { return filepath.Join(n.root, addressesFile) }
@@ -116,7 +130,7 @@ func Open(root string, opts Options) (*Network, error) {
 	}
 	defer l.Unlock()
 
-	n := &Network{root: root}
+	n := &Network{root: root, exists: opts.Exists}
 	err = n.readConfig()
 	if err != nil && !errors.Is(err, ErrNotConfigured) {
 		return nil, err
@@ -130,6 +144,11 @@ func Open(root string, opts Options) (*Network, error) {
 	}
 	if err := checkSubnetFree(want.Subnet, want.Bridge); err != nil {
 		return nil, err
+	}
+	if n.cfg.Subnet.IsValid() && want.Subnet != n.cfg.Subnet {
+		if err := n.dropOrphans(want.Subnet); err != nil {
+			return nil, err
+		}
 	}
 	n.cfg = want
 	if err := n.writeConfig(); err != nil {
@@ -165,7 +184,8 @@ func configFromOptions(root string, opts Options) (Config, error) {
 
 // mergeOptions applies the options that were given to the stored config. It
 // reports whether the config changes, and rejects a change while containers hold
-// addresses.
+// addresses. Orphan allocations (see SetExists) do not block a change: a new
+// subnet drops them, because their addresses lie outside it.
 func (n *Network) mergeOptions(opts Options, want Config) (Config, bool, error) {
 	merged := n.cfg
 	if opts.Subnet != "" {
@@ -182,15 +202,28 @@ func (n *Network) mergeOptions(opts Options, want Config) (Config, bool, error) 
 	if err != nil {
 		return Config{}, false, err
 	}
-	if len(table.Allocations) > 0 {
+	if live := n.liveAllocations(table); len(live) > 0 {
 		if merged.Subnet != n.cfg.Subnet {
 			return Config{}, false, usererr.New(usererr.Usage, "ErrNetSubnetInUse",
-				"Subnet", merged.Subnet.String(), "Current", n.cfg.Subnet.String(), "Count", len(table.Allocations))
+				"Subnet", merged.Subnet.String(), "Current", n.cfg.Subnet.String(), "Count", len(live))
 		}
 		return Config{}, false, usererr.New(usererr.Usage, "ErrNetBridgeInUseRename",
-			"Bridge", merged.Bridge, "Current", n.cfg.Bridge, "Count", len(table.Allocations))
+			"Bridge", merged.Bridge, "Current", n.cfg.Bridge, "Count", len(live))
 	}
 	return merged, true, nil
+}
+
+// dropOrphans empties the address table before the subnet changes to subnet.
+// mergeOptions has checked that only orphans are in it, whose addresses lie
+// outside the new subnet. The table goes first, because a table that holds
+// allocations must match the subnet in network.json.
+func (n *Network) dropOrphans(subnet netip.Prefix) error {
+	table, err := n.readAddresses()
+	if err != nil || len(table.Allocations) == 0 {
+		return err
+	}
+	empty := &addressTable{Allocations: map[string]Allocation{}}
+	return n.writeTable(empty, subnet)
 }
 
 func (n *Network) readConfig() error {

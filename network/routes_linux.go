@@ -11,12 +11,14 @@ import (
 // routing table, so a subnet that a VPN routes through its own table counts too.
 func HostRoutes() ([]Route, error) {
 	filter := &netlink.Route{Table: 0} // with RT_FILTER_TABLE, table 0 means all tables
-	list, err := netlink.RouteListFiltered(netlink.FAMILY_V4, filter, netlink.RT_FILTER_TABLE)
+	list, err := retryDump(func() ([]netlink.Route, error) {
+		return netlink.RouteListFiltered(netlink.FAMILY_V4, filter, netlink.RT_FILTER_TABLE)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list host routes: %w", err)
 	}
 	names := map[int]string{}
-	links, err := netlink.LinkList()
+	links, err := linkList()
 	if err != nil {
 		return nil, fmt.Errorf("list host links: %w", err)
 	}

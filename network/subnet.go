@@ -131,6 +131,28 @@ func checkSubnetFree(subnet netip.Prefix, bridge string) error {
 	return nil
 }
 
+// checkStoredSubnetFree is checkSubnetFree for the subnet in network.json, as
+// before the bridge is made again after a reboot. Its error names
+// `rt-lab network set-subnet` as the fix, because the subnet of a complex
+// with houses cannot change with --subnet.
+func checkStoredSubnetFree(subnet netip.Prefix, bridge string) error {
+	routes, err := HostRoutes()
+	if err != nil {
+		return err
+	}
+	r, ok := findOverlap(subnet, bridge, routes)
+	if !ok {
+		return nil
+	}
+	suggest, ok := suggestSubnet(subnet.Bits(), bridge, routes)
+	if !ok {
+		return usererr.New(usererr.Usage, "ErrNetSubnetTakenNoFree",
+			"Subnet", subnet.String(), "Route", r.Dst.String(), "Link", r.Link)
+	}
+	return usererr.New(usererr.Usage, "ErrNetSubnetTaken",
+		"Subnet", subnet.String(), "Route", r.Dst.String(), "Link", r.Link, "Suggest", suggest.String())
+}
+
 // FreeSubnet returns a /24 inside 10.0.0.0/8 that overlaps no host route. The
 // search starts at a /24 derived from the SHA-256 of seed, so tests that pass
 // their own temporary folder get distinct subnets even before either has made
