@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"errors"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -23,7 +24,8 @@ import (
 //
 // A container whose state file cannot be read (ErrContainerBroken) is removed
 // only with force, and so is a folder that a create cut short left without a
-// state file. Delete then removes as much as it can. It stops the init found
+// state file. With force, a name that has no folder but still holds an
+// address (see OrphanAddress) has the address released. Delete then removes as much as it can. It stops the init found
 // by its overlay and unmounts whatever is mounted under the folder on the host.
 func (r *Runtime) Delete(name string, force bool) error {
 	if err := ValidateName(name); err != nil {
@@ -43,6 +45,9 @@ func (r *Runtime) Delete(name string, force bool) error {
 			return err
 		}
 	case errors.Is(err, os.ErrNotExist):
+		if _, orphan := r.OrphanAddress(name); orphan && force {
+			return r.releaseNetwork(name)
+		}
 		if !r.Incomplete(name) {
 			return usererr.New(usererr.Usage, "ErrContainerNotFound", "Name", name)
 		}
@@ -96,22 +101,21 @@ func (r *Runtime) stopUnrecorded(name string) error {
 
 // remove deletes what is left of stopped container name. The caller holds the
 // lock.
+//
+// The folder goes before the address. A crash between the two leaves an
+// address without a house, which blocks nothing (see houseExists), and which
+// delete-container --force or recover-state releases. The other order would
+// leave a house whose address a new house could get too.
 func (r *Runtime) remove(name string) error {
-	// A stopped house has no cgroup unless a crash left one behind.
+	// A stopped house has no cgroup or veth pair unless a crash left them
+	// behind.
 	if err := r.removeCgroup(name); err != nil {
 		return err
 	}
 	step(opDelete, "cgroup-removed")
-	// The network goes before the folder, so a failure here leaves a house
-	// that a second delete finishes.
-	if err := r.disconnect(name, true); err != nil {
+	if err := r.disconnect(name, false); err != nil {
 		return err
 	}
-	step(opDelete, "address-released")
-	if n, err := r.Network(); err == nil {
-		r.updatePhoneBook(n, name)
-	}
-	step(opDelete, "phone-book-updated")
 	if err := r.unmountUnder(r.ContainerDir(name)); err != nil {
 		return usererr.Wrap(err, usererr.Failed, "ErrDeleteFailed", "Name", name)
 	}
@@ -126,7 +130,40 @@ func (r *Runtime) remove(name string) error {
 		return usererr.Wrap(err, usererr.Failed, "ErrDeleteFailed", "Name", name)
 	}
 	step(opDelete, "folder-removed")
+	return r.releaseNetwork(name)
+}
+
+// releaseNetwork frees container name's address, removes the bridge when no
+// house has one left, and takes name out of the other houses' /etc/hosts. The
+// caller holds the lock and has removed name's folder.
+func (r *Runtime) releaseNetwork(name string) error {
+	if err := r.disconnect(name, true); err != nil {
+		return err
+	}
+	step(opDelete, "address-released")
+	if n, err := r.Network(); err == nil {
+		r.updatePhoneBook(n, name)
+	}
+	step(opDelete, "phone-book-updated")
 	return nil
+}
+
+// OrphanAddress returns the address that name holds although it has no
+// folder: the remains of a delete cut short, or of an older rt-lab whose
+// rejected create kept the address. delete-container --force releases it.
+func (r *Runtime) OrphanAddress(name string) (netip.Addr, bool) {
+	if ValidateName(name) != nil || r.houseExists(name) {
+		return netip.Addr{}, false
+	}
+	n, err := r.loadNetwork()
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	a, ok, err := n.Allocation(name)
+	if err != nil || !ok {
+		return netip.Addr{}, false
+	}
+	return a.Address, true
 }
 
 // hostMountsUnder lists the mount points in rt-lab's mount namespace at or

@@ -37,20 +37,20 @@ func lockSubnets() (*fsutil.Lock, error) {
 // derived from the root's path.
 func (r *Runtime) openNetwork(subnet string) (*network.Network, error) {
 	if subnet != "" {
-		return network.Open(r.root, network.Options{Subnet: subnet})
+		return network.Open(r.root, network.Options{Subnet: subnet, Exists: r.houseExists})
 	}
 	want, bridge := network.DefaultSubnet, network.BridgeName(r.root)
-	n, err := network.Load(r.root)
+	n, err := r.loadNetwork()
 	switch {
 	case errors.Is(err, network.ErrNotConfigured):
 	case err != nil:
 		return nil, err
 	default:
-		all, err := n.Allocations()
+		live, err := n.InUse()
 		if err != nil {
 			return nil, err
 		}
-		if len(all) > 0 {
+		if len(live) > 0 {
 			return n, nil
 		}
 		want, bridge = n.Config().Subnet.String(), n.Config().Bridge
@@ -59,7 +59,26 @@ func (r *Runtime) openNetwork(subnet string) (*network.Network, error) {
 	if err != nil {
 		return nil, err
 	}
-	return network.Open(r.root, network.Options{Subnet: free})
+	return network.Open(r.root, network.Options{Subnet: free, Exists: r.houseExists})
+}
+
+// houseExists reports whether container name has a folder. An address whose
+// container has none is an orphan (see network.Network.SetExists): it blocks
+// no change of subnet and no removal of the bridge.
+func (r *Runtime) houseExists(name string) bool {
+	_, err := os.Lstat(r.ContainerDir(name))
+	return err == nil
+}
+
+// loadNetwork is network.Load for the root, counting only the addresses of
+// houses that exist.
+func (r *Runtime) loadNetwork() (*network.Network, error) {
+	n, err := network.Load(r.root)
+	if err != nil {
+		return nil, err
+	}
+	n.SetExists(r.houseExists)
+	return n, nil
 }
 
 // keepOrFreeSubnet returns want when no host route overlaps it, except
@@ -89,13 +108,24 @@ func keepOrFreeSubnet(root, want, bridge string) (string, error) {
 }
 
 // allocate reserves container name's address and link id and creates the
-// bridge if it is missing, as after a reboot. The caller holds the subnet lock.
+// bridge if it is missing, as after a reboot. When the bridge cannot be made,
+// an address that allocate reserved itself is released again, so a rejected
+// create leaves none behind. The caller holds the subnet lock.
 func allocate(n *network.Network, name string) (network.Allocation, error) {
+	_, had, err := n.Allocation(name)
+	if err != nil {
+		return network.Allocation{}, err
+	}
 	a, err := n.Allocate(name)
 	if err != nil {
 		return network.Allocation{}, err
 	}
 	if err := n.EnsureBridge(); err != nil {
+		if !had {
+			if rerr := n.Release(name); rerr != nil {
+				slog.Warn("address not released", "container", name, "error", rerr)
+			}
+		}
 		return network.Allocation{}, err
 	}
 	return a, nil
@@ -122,7 +152,7 @@ func (r *Runtime) reserveAddress(name string) (*network.Network, network.Allocat
 // bridge, its NAT rules and any veth left on it by a crash. Every step is safe
 // to repeat, and a root without a network is left alone.
 func (r *Runtime) disconnect(name string, release bool) error {
-	n, err := network.Load(r.root)
+	n, err := r.loadNetwork()
 	if errors.Is(err, network.ErrNotConfigured) {
 		return nil
 	}
@@ -138,8 +168,8 @@ func (r *Runtime) disconnect(name string, release bool) error {
 	if err := n.Release(name); err != nil {
 		return err
 	}
-	all, err := n.Allocations()
-	if err != nil || len(all) > 0 {
+	live, err := n.InUse()
+	if err != nil || len(live) > 0 {
 		return err
 	}
 	if _, err := n.RemoveOrphanLinks(); err != nil {
@@ -189,10 +219,11 @@ func (r *Runtime) updatePhoneBook(n *network.Network, skip string) {
 	}
 }
 
-// Network returns the network of the root as stored. A root where no
-// container was ever created returns network.ErrNotConfigured.
+// Network returns the network of the root as stored, counting only the
+// addresses of houses that exist as in use. A root where no container was
+// ever created returns network.ErrNotConfigured.
 func (r *Runtime) Network() (*network.Network, error) {
-	return network.Load(r.root)
+	return r.loadNetwork()
 }
 
 // SetNAT turns outside access (masquerade of the root's subnet) on or off. At
@@ -217,10 +248,11 @@ func (r *Runtime) SetNAT(on bool) error {
 	return n.SetNAT(on)
 }
 
-// RemoveBridge removes the root's bridge and NAT rules. It rejects the removal
-// while any container has an address, unless force is set, which also deletes
-// the veth pairs of running containers: they have no eth0 until their next
-// start. A root without a network or bridge is not an error.
+// RemoveBridge removes the root's bridge and its nftables table. It rejects
+// the removal while any container has an address, unless force is set, which
+// also deletes the veth pairs of running containers: they have no eth0 until
+// their next start. The address of a container whose folder is gone does not
+// count. A root without a network or bridge is not an error.
 func (r *Runtime) RemoveBridge(force bool) error {
 	l, err := r.lock()
 	if err != nil {
@@ -228,7 +260,7 @@ func (r *Runtime) RemoveBridge(force bool) error {
 	}
 	defer l.Unlock()
 
-	n, err := network.Load(r.root)
+	n, err := r.loadNetwork()
 	if errors.Is(err, network.ErrNotConfigured) {
 		return nil
 	}
