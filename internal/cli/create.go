@@ -3,6 +3,7 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/rt-lab/rt-lab/network"
 	"github.com/rt-lab/rt-lab/runtime"
 )
 
@@ -27,6 +28,12 @@ func (a *App) newCreateCmd() *cobra.Command {
 			}
 			limits, err := parseLimitFlags(cmd.Flags(), &opts.limits)
 			if err != nil {
+				return err
+			}
+			// An empty --subnet would silently mean "keep or pick one", which
+			// is what leaving the option out means.
+			if flagChanged(cmd.Flags(), "subnet") && opts.subnet == "" {
+				_, err := network.ParseSubnet(opts.subnet)
 				return err
 			}
 			return a.runCreate(opts, limits)

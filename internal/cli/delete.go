@@ -53,6 +53,20 @@ func (a *App) runDelete(opts *deleteOptions) error {
 		}
 	case usererr.Is(err, "ErrContainerBroken") && opts.force:
 		// Delete removes what it can of a house whose state file is damaged.
+	case usererr.Is(err, "ErrContainerNotFound"):
+		// A delete cut short may leave an address without a house.
+		addr, orphan := r.OrphanAddress(opts.name)
+		if !orphan {
+			return err
+		}
+		if !opts.force {
+			return usererr.New(usererr.Usage, "ErrDeleteOrphanNeedsForce", "Name", opts.name, "Address", addr)
+		}
+		if err := r.Delete(opts.name, true); err != nil {
+			return err
+		}
+		a.info(a.Stderr, "NetOrphanReleased", "Name", opts.name, "Address", addr)
+		return nil
 	default:
 		return err
 	}

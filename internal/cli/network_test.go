@@ -76,7 +76,7 @@ func TestCreateSubnetFlag(t *testing.T) {
 		{"too small", "10.0.0.0/31", "too small"},
 		{"host bits", "10.0.0.5/24", "10.0.0.0"},
 		{"public", "8.8.8.0/24", "not a private range"},
-		{"in use", other, "addresses in " + subnet},
+		{"in use", other, "an address in " + subnet},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
