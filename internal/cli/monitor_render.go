@@ -200,8 +200,8 @@ func (a *App) billHint(cur reading) string {
 }
 
 // billJSON is one sample of `monitor-resources --json`. Its keys are stable.
-// The counters are null while the container is stopped, and a limit of 0
-// means no limit.
+// The counters are null while the container is stopped, and the limits are
+// then the recorded ones. A limit of 0 means no limit.
 type billJSON struct {
 	Name          string    `json:"name"`
 	State         string    `json:"state"`
@@ -239,6 +239,10 @@ func newBillJSON(cur reading, cpu cpuUse, cpuKnown bool) billJSON {
 		out.CgroupPaths = []string{}
 	}
 	if !cur.running() {
+		// A stopped house has no cgroup, so the limits come from its state
+		// file, as in the text bill.
+		out.MemoryLimitBytes, out.PidsMax = new(cur.MemoryBytes), new(cur.Pids)
+		out.CPULimitPercent = new(float64(cur.CPUPercent))
 		return out
 	}
 	s := cur.Stats

@@ -355,6 +355,14 @@ func TestMonitorStoppedHouse(t *testing.T) {
 	if used, present := bill["memory_used_bytes"]; !present || used != nil {
 		t.Errorf("JSON memory_used_bytes = %v (present %v), want null", used, present)
 	}
+	for key, want := range map[string]any{
+		"memory_limit_bytes": float64(64 * runtime.MiB), "cpu_limit_percent": 25.0,
+		"pids_max": float64(runtime.DefaultPids),
+	} {
+		if bill[key] != want {
+			t.Errorf("JSON %s = %v, want the recorded %v", key, bill[key], want)
+		}
+	}
 
 	code, out, errOut = runCLI(t, env, "list-containers")
 	if code != 0 {

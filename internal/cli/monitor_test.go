@@ -281,6 +281,14 @@ func TestBillJSON(t *testing.T) {
 	if stopped["state"] != "stopped" {
 		t.Errorf("stopped: state = %v", stopped["state"])
 	}
+	// The recorded limits, as the text bill shows them.
+	for key, value := range map[string]any{
+		"memory_limit_bytes": 67108864.0, "pids_max": 512.0, "cpu_limit_percent": 25.0,
+	} {
+		if stopped[key] != value {
+			t.Errorf("stopped: %s = %v, want %v", key, stopped[key], value)
+		}
+	}
 }
 
 func mustRoundTrip(t *testing.T, v any, out *map[string]any) {
