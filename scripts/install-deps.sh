@@ -5,8 +5,9 @@
 # virtual machine (make test-vm). Only the test of the `rt-lab report` HTML page
 # uses chromium, headless and on local files. debootstrap, shellcheck, ruby,
 # vagrant and vagrant-libvirt serve the test of the self-study VM (make
-# test-provision), and runc is the reference runtime of `make bench`. Run as
-# root. Only missing packages are installed, so a second run changes nothing.
+# test-provision), runc is the reference runtime of `make bench`, and graphviz
+# checks the output of `rt-lab show-topology --format dot`. Run as root. Only
+# missing packages are installed, so a second run changes nothing.
 #
 # Exit status: 0 everything is installed, 1 an install step failed, 2 usage error,
 # 3 cannot install here (not root, no apt-get, or no Go 1.21 or newer from apt).
@@ -18,7 +19,7 @@ export DEBIAN_FRONTEND=noninteractive
 # --lab-only leaves them out (vagrant/provision.sh does, for the self-study VM).
 readonly LAB_PACKAGES=(busybox-static iputils-ping iproute2 tmux ca-certificates make git)
 readonly TEST_PACKAGES=(qemu-system-x86 cpio chromium libxml2-utils
-	debootstrap shellcheck ruby vagrant vagrant-libvirt runc)
+	debootstrap shellcheck ruby vagrant vagrant-libvirt runc graphviz)
 PACKAGES=("${LAB_PACKAGES[@]}" "${TEST_PACKAGES[@]}")
 readonly MIN_GO_MINOR=21
 readonly BACKPORTS_LIST=/etc/apt/sources.list.d/rt-lab-backports.list
@@ -90,6 +91,7 @@ Install these with your system's package manager, then run 'make build':
   - for 'make test-provision' (part of 'make test'): debootstrap, shellcheck,
     ruby, vagrant and vagrant-libvirt
   - for 'make bench': runc, the reference runtime
+  - for the test of 'rt-lab show-topology --format dot': dot (graphviz)
 EOF
 }
 

@@ -112,6 +112,7 @@ func (a *App) newRootCmd() *cobra.Command {
 		a.newDeleteCmd(),
 		a.newListCmd(),
 		a.newNetworkCmd(),
+		a.newTopologyCmd(),
 		a.newStartCmd(),
 		a.newLessonsCmd(),
 		a.newHintCmd(),
