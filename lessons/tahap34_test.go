@@ -106,9 +106,9 @@ func TestTahap34TextsMatchCommands(t *testing.T) {
 }
 
 // TestTahap34InsideFollowsItsHouse checks that the lines to type inside a
-// house belong to one shell, the one that the step's last command opens, as
-// the tutor shows them: the last command opens a house, and exit, which leaves
-// it, comes last if at all.
+// house belong to the shell that the step's last command opens, as the tutor
+// shows them. So the last command opens a house, and exit comes last if at
+// all.
 func TestTahap34InsideFollowsItsHouse(t *testing.T) {
 	for _, id := range []string{"tahap-3", "tahap-4"} {
 		for _, step := range mustFind(t, id).Steps {

@@ -50,8 +50,8 @@ func TestReadTopology(t *testing.T) {
 		t.Errorf("port %s has peer %+v, but depok's pid was not given", d.Name, d.Peer)
 	}
 
-	// Both namespaces number their eth0 alike, so only the namespace id tells
-	// the two peers apart.
+	// Both namespaces number their eth0 alike, so only the namespace id
+	// distinguishes the two peers.
 	topo, err = ReadTopology(n.Config().Bridge, []int{depokPID, bogorPID})
 	if err != nil {
 		t.Fatal(err)

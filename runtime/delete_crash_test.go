@@ -14,9 +14,9 @@ import (
 )
 
 // TestDeleteCrashNeverSharesAddress kills delete-container after each of its
-// steps, creates a new house, and expects every house to have its own
-// address, the same one the address table gives it: a delete cut short must
-// never free the address of a house that is still there.
+// steps and creates a new house. Every house must then have its own address,
+// the one the address table gives it, because a delete cut short must never
+// free the address of a house that is still there.
 func TestDeleteCrashNeverSharesAddress(t *testing.T) {
 	testutil.RequireRoot(t)
 	root := t.TempDir()

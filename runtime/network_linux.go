@@ -149,8 +149,8 @@ func (r *Runtime) reserveAddress(name string) (*network.Network, network.Allocat
 
 // disconnect removes container name's veth pair. With release it also frees
 // the address and, when no container of the root has one left, removes the
-// bridge, its NAT rules and any veth left on it by a crash. Every step is safe
-// to repeat, and a root without a network is left alone.
+// bridge, its nftables table and any veth left on it by a crash. Every step
+// is safe to repeat, and a root without a network is left alone.
 func (r *Runtime) disconnect(name string, release bool) error {
 	n, err := r.loadNetwork()
 	if errors.Is(err, network.ErrNotConfigured) {

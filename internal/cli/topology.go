@@ -12,9 +12,9 @@ import (
 	"github.com/rt-lab/rt-lab/runtime"
 )
 
-// topology is what show-topology draws: the bridge and its ports as the
-// kernel has them, each port with the house its other end leads to, and the
-// houses that no port leads to.
+// topology is the content of show-topology's drawing: the bridge and its
+// ports as the kernel has them, each port with the house its other end leads
+// to, and the houses that no port leads to.
 type topology struct {
 	Root   string
 	Subnet netip.Prefix
