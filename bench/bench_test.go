@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -218,5 +219,38 @@ func BenchmarkExecTrue(b *testing.B) {
 		if err := execTrue(r, name); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestTargetsFlagGrowingSteps(t *testing.T) {
+	res := &scaleResult{n: 30, reachable: 30, pss: 100 << 10, cgroupUsage: 100 << 10, disk: 40 << 10}
+	for i := range 30 {
+		res.create = append(res.create, time.Duration(10+i)*time.Millisecond) // grows with i
+		res.start = append(res.start, 50*time.Millisecond)                    // constant
+		res.delete = append(res.delete, time.Duration(40-i)*time.Millisecond) // first deletes see most houses
+	}
+	var out strings.Builder
+	(&report{scale: []*scaleResult{res}}).printTargets(&out)
+	lines := strings.Split(out.String(), "\n")
+	verdictOf := func(prefix string) string {
+		for _, l := range lines {
+			if strings.HasPrefix(l, "| "+prefix) {
+				return l
+			}
+		}
+		t.Fatalf("no target row starting with %q in:\n%s", prefix, out.String())
+		return ""
+	}
+	if l := verdictOf("create not slower"); !strings.Contains(l, "not met") {
+		t.Errorf("create grows from 14.5 to 34.5 ms but is marked met: %s", l)
+	}
+	if l := verdictOf("start not slower"); strings.Contains(l, "not met") {
+		t.Errorf("start is constant but is marked not met: %s", l)
+	}
+	if l := verdictOf("delete not slower"); !strings.Contains(l, "not met") {
+		t.Errorf("delete with many houses is slower but is marked met: %s", l)
+	}
+	if l := verdictOf("250 houses"); !strings.Contains(l, "not measured") {
+		t.Errorf("a run of 30 houses must not judge the 250-house target: %s", l)
 	}
 }
