@@ -2,6 +2,7 @@ package network
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -351,5 +352,35 @@ func TestLegacyIPForwardChanged(t *testing.T) {
 	}
 	if reloaded.Config().IPForwardChanged {
 		t.Error("network.json still records the switch")
+	}
+}
+
+// TestRulesUnavailable gives installRules' error path a failed nftables
+// request with ip_forward read from a file of the test.
+func TestRulesUnavailable(t *testing.T) {
+	old := ipForwardPath
+	ipForwardPath = filepath.Join(t.TempDir(), "ip_forward")
+	t.Cleanup(func() { ipForwardPath = old })
+	cause := unix.EINVAL
+	tests := []struct {
+		name    string
+		nat     bool
+		forward string
+		wantErr bool
+	}{
+		{"no NAT, no forwarding", false, "0", false},
+		{"no NAT, forwarding", false, "1", true},
+		{"NAT", true, "0", true},
+	}
+	for _, tt := range tests {
+		setIPForward(t, tt.forward)
+		n := &Network{root: "/r", cfg: Config{NAT: tt.nat, Bridge: "rt-br-1"}}
+		err := n.rulesUnavailable(cause)
+		if (err != nil) != tt.wantErr {
+			t.Errorf("%s: error %v, want error %v", tt.name, err, tt.wantErr)
+		}
+		if err != nil && !errors.Is(err, cause) {
+			t.Errorf("%s: error %v does not wrap the cause", tt.name, err)
+		}
 	}
 }

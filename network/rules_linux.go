@@ -60,6 +60,12 @@ func (n *Network) installRules() error {
 	if err != nil {
 		return n.rulesError(err)
 	}
+	// A kernel without nf_tables answers a batch with one error where
+	// google/nftables v0.3.0 waits for an answer to every message, so Flush
+	// would block for good. A list request fails at once instead.
+	if _, err := conn.ListTablesOfFamily(nftables.TableFamilyIPv4); err != nil {
+		return n.rulesUnavailable(err)
+	}
 	table := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: TableName(n.root)}
 	// Adding the table first makes the delete succeed when it is missing, so
 	// the batch replaces an older table, or makes a new one, atomically.
@@ -220,6 +226,26 @@ func (n *Network) RulesInstalled() (isolation, nat bool, err error) {
 func (n *Network) NATInstalled() (bool, error) {
 	_, nat, err := n.RulesInstalled()
 	return nat, err
+}
+
+// rulesUnavailable decides what a failed nftables request means for
+// installRules. NAT cannot work without nftables. The isolation rules matter
+// only while the host forwards packets, so with NAT off and ip_forward 0 the
+// bridge goes ahead without them and a warning is logged.
+//
+// NOTE: a program that sets ip_forward to 1 later leaves such complexes
+// without isolation until their next start, which fails then.
+func (n *Network) rulesUnavailable(err error) error {
+	if n.cfg.NAT {
+		return n.rulesError(err)
+	}
+	on, ferr := readIPForward()
+	if ferr != nil || on {
+		return n.rulesError(err)
+	}
+	slog.Warn("nftables unavailable: the complex is not isolated from other complexes, "+
+		"which matters only once net.ipv4.ip_forward is 1", "table", TableName(n.root), "error", err)
+	return nil
 }
 
 func (n *Network) rulesError(err error) error {

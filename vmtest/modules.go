@@ -20,13 +20,16 @@ var (
 	// bridge depends on stp and llc.
 	defaultPreload = []string{"veth", "bridge", "stp", "llc", "overlay", "dummy"}
 	// defaultAutoload are folders and files below the module folder whose
-	// modules, and their dependencies, are available on demand.
+	// modules, and their dependencies, are available on demand. nf_tables
+	// needs libcrc32c, whose soft dependency crc32c_generic modules.dep does
+	// not list.
 	defaultAutoload = []string{
 		"kernel/net/core", "kernel/net/ipv4", "kernel/net/ipv6", "kernel/net/netfilter",
 		"kernel/net/bridge", "kernel/net/sched", "kernel/net/xfrm", "kernel/net/key",
 		"kernel/net/packet", "kernel/fs/overlayfs", "kernel/drivers/net/veth.ko",
 		"kernel/drivers/net/dummy.ko", "kernel/drivers/net/macvlan.ko",
 		"kernel/drivers/net/ipvlan", "kernel/drivers/net/vxlan", "kernel/drivers/net/tun.ko",
+		"kernel/crypto/crc32c_generic.ko",
 	}
 )
 
