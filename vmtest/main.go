@@ -36,6 +36,7 @@ func main() {
 
 type options struct {
 	testRun   string
+	testSkip  string
 	timeout   time.Duration
 	cacheDir  string
 	modules   string
@@ -57,6 +58,7 @@ func parseFlags(args []string) (*options, error) {
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&opts.testRun, "run", "", "run only the tests matching this regular expression (go test -run)")
+	fs.StringVar(&opts.testSkip, "skip", "", "leave out the tests matching this regular expression (go test -skip)")
 	fs.DurationVar(&opts.timeout, "timeout", 20*time.Minute, "time limit of one virtual machine; the test binary gets 2 minutes less")
 	fs.StringVar(&opts.cacheDir, "cache", defaultCacheDir(), "folder that keeps the downloaded kernel between runs")
 	fs.StringVar(&opts.modules, "modules", strings.Join(defaultPreload, ","), "comma-separated kernel modules that the init loads, with their dependencies")

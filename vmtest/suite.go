@@ -174,6 +174,9 @@ func (s *suite) testArgs() []string {
 	if s.opts.testRun != "" {
 		args = append(args, "-test.run="+s.opts.testRun)
 	}
+	if s.opts.testSkip != "" {
+		args = append(args, "-test.skip="+s.opts.testSkip)
+	}
 	return args
 }
 
