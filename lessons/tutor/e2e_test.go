@@ -152,9 +152,9 @@ func TestStartWithoutTerminalNeedsAuto(t *testing.T) {
 func TestStartOutlineStageNotReady(t *testing.T) {
 	requireRoot(t)
 	c := cli{t: t, bin: buildRTLab(t), root: t.TempDir(), lang: "en"}
-	_, stderr, code := c.run("start", "tahap-2", "--auto")
+	_, stderr, code := c.run("start", "tahap-5", "--auto")
 	if code != 2 || !strings.Contains(stderr, "not ready yet") {
-		t.Errorf("start tahap-2: exit %d, stderr %q; want 2 and a not-ready message", code, stderr)
+		t.Errorf("start tahap-5: exit %d, stderr %q; want 2 and a not-ready message", code, stderr)
 	}
 }
 

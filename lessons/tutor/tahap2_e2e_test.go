@@ -2,6 +2,7 @@ package tutor
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -11,13 +12,9 @@ import (
 	"github.com/rt-lab/rt-lab/runtime"
 )
 
-// userStepChecks are the checks of tahap 2 that need houses with user
-// namespaces of their own, so they fail until the runtime makes them.
-var userStepChecks = map[string]bool{"user-mapped": true, "user-ranges-apart": true}
-
 // TestTahap2SolutionsPass runs every solution of tahap 2 against the real
-// runtime and grades each step. tahap 2 is still an outline, which `rt-lab
-// start` refuses, so the test runs the solutions and the checks itself.
+// runtime and grades each step right after it: every step passes, the user
+// step included, because every house has a user namespace of its own.
 func TestTahap2SolutionsPass(t *testing.T) {
 	requireRoot(t)
 	c := cli{t: t, bin: buildStaticRTLab(t), root: t.TempDir(), lang: "en"}
@@ -39,27 +36,95 @@ func TestTahap2SolutionsPass(t *testing.T) {
 		if err := runner.RunSolution(step.Solution, &out, &out); err != nil {
 			t.Fatalf("step %s: solution failed: %v\n%s", step.ID, err, out.String())
 		}
-		res := checker.GradeStep(env, step)
-		if res.Passed {
-			continue
-		}
-		if step.ID != "identitas-penghuni" {
+		if res := checker.GradeStep(env, step); !res.Passed {
 			t.Errorf("step %s did not pass:\n%s\nexpected: %s", step.ID, strings.Join(res.Evidence, "\n"), res.Expected)
-			continue
 		}
-		// NOTE: houses have no user namespace yet. Every other check of the
-		// user step must pass, and the user checks must fail for that reason.
+	}
+}
+
+// TestTahap2UserStepNeedsUserNS solves tahap 2 with houses that share the
+// host's user namespace (RT_LAB_USERNS=false): the user checks fail and say
+// why, and every other check passes.
+func TestTahap2UserStepNeedsUserNS(t *testing.T) {
+	requireRoot(t)
+	t.Setenv("RT_LAB_USERNS", "false")
+	c := cli{t: t, bin: buildStaticRTLab(t), root: t.TempDir(), lang: "en"}
+	c.resetOnCleanup()
+	stage, err := lessons.Find("tahap-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runner := &Runner{Exe: c.bin, Root: c.root, Lang: locales.EN, BaseEnv: cliEnv()}
+	t.Cleanup(func() { runner.Close() })
+	r, err := runtime.New(runtime.Options{Root: c.root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &checker.Env{Runtime: r, P: locales.For(locales.EN)}
+	userChecks := map[string]bool{"user-mapped": true, "user-ranges-apart": true}
+	for _, step := range stage.Steps {
+		var out bytes.Buffer
+		if err := runner.RunSolution(step.Solution, &out, &out); err != nil {
+			t.Fatalf("step %s: solution failed: %v\n%s", step.ID, err, out.String())
+		}
 		for _, check := range step.Checks {
 			got := checker.Run(env, check)
 			evidence := strings.Join(got.Evidence, "\n")
 			switch {
-			case !userStepChecks[check.Check] && !got.Passed:
+			case userChecks[check.Check] && (got.Passed || !strings.Contains(evidence, "shares the host's user namespace")):
+				t.Errorf("step %s: %s %v: passed %v, want a failure naming the shared user namespace:\n%s",
+					step.ID, check.Check, check.With, got.Passed, evidence)
+			case !userChecks[check.Check] && !got.Passed:
 				t.Errorf("step %s: %s %v failed:\n%s", step.ID, check.Check, check.With, evidence)
-			case userStepChecks[check.Check] && !strings.Contains(evidence, "shares the host's user namespace"):
-				t.Errorf("step %s: %s %v: evidence names no shared user namespace:\n%s",
-					step.ID, check.Check, check.With, evidence)
 			}
 		}
+	}
+}
+
+// TestStagesWithoutUserNSGiveFullMarks runs `rt-lab start --auto` for the
+// stages that need no user namespace with houses that share the host's
+// (RT_LAB_USERNS=false), and `rt-lab check` must still give full marks.
+func TestStagesWithoutUserNSGiveFullMarks(t *testing.T) {
+	requireRoot(t)
+	t.Setenv("RT_LAB_USERNS", "false")
+	bin := buildStaticRTLab(t)
+	for _, id := range []string{"tahap-1", "tahap-3", "tahap-4"} {
+		t.Run(id, func(t *testing.T) {
+			stage, err := lessons.Find(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := cli{t: t, bin: bin, root: t.TempDir(), lang: "en"}
+			c.removeBridgeOnCleanup()
+			c.resetOnCleanup()
+			stdout, stderr, code := c.run("start", id, "--auto")
+			if code != 0 {
+				t.Fatalf("start --auto: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+			}
+			stdout, stderr, code = c.run("check", id, "--format", "json")
+			var report checkJSON
+			if err := json.Unmarshal([]byte(stdout), &report); err != nil {
+				t.Fatalf("check: exit %d, output is not JSON: %v\n%s\n%s", code, err, stdout, stderr)
+			}
+			want := stage.MaxPoints()
+			if code != 0 || report.Score != want || report.Max != want || !report.Passed {
+				t.Errorf("check: exit %d, score %d/%d, passed %v; want %d/%d, passed\n%s",
+					code, report.Score, report.Max, report.Passed, want, want, stdout)
+			}
+			r, err := runtime.New(runtime.Options{Root: c.root})
+			if err != nil {
+				t.Fatal(err)
+			}
+			houses, err := r.List()
+			if err != nil || len(houses) == 0 {
+				t.Fatalf("list houses: %d, %v", len(houses), err)
+			}
+			for _, h := range houses {
+				if h.UserNS {
+					t.Errorf("house %s has a user namespace despite RT_LAB_USERNS=false", h.Name)
+				}
+			}
+		})
 	}
 }
 
