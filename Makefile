@@ -36,6 +36,12 @@ TEST_FLAGS ?= -p 1
 VM_PACKAGES ?= ./internal/testutil/vminit ./internal/cgroups ./runtime ./checker
 VM_TIMEOUT ?= 15m
 VM_TOTAL_TIMEOUT ?= 40m
+# make bench: runs per small benchmark, whose median is reported, and the house
+# counts of the scale benchmark (empty: 10,50; full: 10,50,100,200,250), and
+# more flags for the bench program, such as -baseline OTHER_RT_LAB_BINARY.
+BENCH_RUNS ?= 10
+BENCH_SCALE ?=
+BENCH_FLAGS ?=
 
 # safe.directory: under sudo, git refuses a work tree that another user owns.
 VERSION := $(shell git -c safe.directory='$(CURDIR)' describe --always --dirty 2>/dev/null || echo unknown)
@@ -49,13 +55,14 @@ GOFMT = $(shell $(GO) env GOROOT)/bin/gofmt
 VMTEST = GO='$(GO)' timeout --kill-after=1m $(VM_TOTAL_TIMEOUT) \
 	$(GO) run ./vmtest -timeout $(VM_TIMEOUT) $(VM_PACKAGES)
 
-.PHONY: help build install deps deps-lab lab test test-provision test-vm vet fmt-check require-root clean
+.PHONY: help build install deps deps-lab lab test test-provision test-vm bench vet fmt-check require-root clean
 
 help:
 	@echo "sudo make lab     install packages, build, install to $(PREFIX)/bin, start tahap-1"
 	@echo "sudo make test    install packages, fmt-check, vet, run all tests as root"
 	@echo "sudo make test-vm run the cgroup v2 tests in a qemu VM (part of make test)"
 	@echo "sudo make test-provision  test the self-study VM set-up in a fresh Debian 13 root"
+	@echo "sudo make bench   measure rt-lab beside runc (docs/benchmarks.md)"
 	@echo "make build        build the static binary $(BIN)"
 	@echo "sudo make install copy $(BIN) to $(PREFIX)/bin/rt-lab"
 	@echo "sudo make deps    run scripts/install-deps.sh"
@@ -93,6 +100,10 @@ test: require-root deps fmt-check vet test-provision
 
 test-vm: require-root deps
 	$(VMTEST)
+
+# Prints a Markdown table of medians and ratios to runc; see docs/benchmarks.md.
+bench: require-root deps build
+	$(GO) run ./bench -rt-lab $(BIN) -runs '$(BENCH_RUNS)' -scale '$(BENCH_SCALE)' $(BENCH_FLAGS)
 
 # shellcheck, the Vagrantfile, and vagrant/provision.sh run twice in a fresh
 # Debian 13 root made by debootstrap; see vagrant/README.md.

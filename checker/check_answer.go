@@ -9,8 +9,9 @@ import (
 )
 
 // answerValues are the values of the answer check's value parameter: each names
-// a live kernel value of the house that a question step asks about.
-var answerValues = []string{"memory-mib", "cpu-percent", "pids-max"}
+// a live kernel value, of the house or of the machine (cgroup-version), that a
+// question step asks about.
+var answerValues = []string{"memory-mib", "cpu-percent", "pids-max", "cgroup-version"}
 
 // answerParam is the parameter GradeStep adds to an answer check: the student's
 // answer from Env.Answers.
@@ -54,6 +55,8 @@ func kernelValue(env *Env, name, value string) (string, []string, *Result) {
 		got := strconv.FormatInt(quota.N*100/period.N, 10)
 		return got, append(ev, p.Tf("CheckCPULimit", "File", quota.File, "Quota", quota.N, "Period", period.N,
 			"Percent", got)), nil
+	case "cgroup-version":
+		return cgroupVersion(env)
 	default: // pids-max
 		dir, _, ev, fail := houseCgroup(env, name, "pids", expected)
 		if fail != nil {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/rt-lab/rt-lab/internal/procfs"
 )
@@ -13,6 +14,25 @@ import (
 // maxComm is the longest comm the kernel keeps (TASK_COMM_LEN 16, less the NUL);
 // longer program names are cut to it.
 const maxComm = 15
+
+// memberTries and memberRetryDelay bound how long checkFamilyMember waits for a
+// process that is still starting.
+const (
+	memberTries      = 10
+	memberRetryDelay = 50 * time.Millisecond
+)
+
+// findMember returns the first process other than PID 1 named comm; a comm cut
+// to the kernel's length matches the full name.
+func findMember(members []member, comm string) (member, bool) {
+	for _, m := range members {
+		cut := len(comm) > maxComm && len(m.Comm) == maxComm && comm[:maxComm] == m.Comm
+		if m.InnerPID > 1 && (m.Comm == comm || cut) {
+			return m, true
+		}
+	}
+	return member{}, false
+}
 
 // checkHouseRunning checks that the container's PID 1 runs: found and verified by
 // findHouse, and its command is busybox init.
@@ -46,20 +66,26 @@ func checkFamilyMember(env *Env, with map[string]string) Result {
 	if fail != nil {
 		return *fail
 	}
-	members, err := family(h.PIDNS)
-	if err != nil {
-		ev = append(ev, p.Tf("CheckProcError", "Error", err.Error()))
-		return Result{Evidence: ev, Expected: p.Tf("CheckExpectMember", "Name", name, "Comm", comm)}
-	}
-
-	want := comm
-	for _, m := range members {
-		if m.InnerPID > 1 && (m.Comm == want || len(want) > maxComm && len(m.Comm) == maxComm && want[:maxComm] == m.Comm) {
+	// A command started in the background a moment ago may still be the
+	// forked shell that has not yet executed it, so a missing member is looked
+	// for a few more times over about half a second.
+	var members []member
+	for try := 0; try < memberTries; try++ {
+		if try > 0 {
+			time.Sleep(memberRetryDelay)
+		}
+		var err error
+		if members, err = family(h.PIDNS); err != nil {
+			ev = append(ev, p.Tf("CheckProcError", "Error", err.Error()))
+			return Result{Evidence: ev, Expected: p.Tf("CheckExpectMember", "Name", name, "Comm", comm)}
+		}
+		if m, ok := findMember(members, comm); ok {
 			ev = append(ev, p.Tf("CheckMemberFound", "Comm", m.Comm, "Inner", m.InnerPID, "Host", m.HostPID,
 				"NS", nsLabel("pid", h.PIDNS)))
 			return Result{Passed: true, Evidence: ev}
 		}
 	}
+	want := comm
 	ev = append(ev, p.Tf("CheckMemberMissing", "Comm", want, "Family", formatFamily(members)))
 	return Result{Evidence: ev, Expected: p.Tf("CheckExpectMember", "Name", name, "Comm", comm)}
 }

@@ -94,6 +94,10 @@ var probes = map[string]probe{
 	"user-mapped":       {[]string{"name"}, checkUserMapped},
 	"user-ranges-apart": {[]string{"name", "other"}, checkUserRangesApart},
 	"caps-reduced":      {[]string{"name"}, checkCapsReduced},
+
+	// A house's life and the emergency (check_recover.go).
+	"house-recovered": {[]string{"name"}, checkHouseRecovered},
+	"house-gone":      {[]string{"name"}, checkHouseGone},
 }
 
 // numericParams are the parameters whose value must be a whole number above 0.

@@ -37,7 +37,7 @@ func TestAllSortedByNumber(t *testing.T) {
 }
 
 // readyStages are the stages whose lesson is complete; the others are outlines.
-var readyStages = map[int]bool{1: true, 2: true, 3: true, 4: true}
+var readyStages = map[int]bool{1: true, 2: true, 3: true, 4: true, 5: true}
 
 // checkedOutlines are outlines whose steps already have their checks.
 var checkedOutlines = map[int]bool{}

@@ -48,6 +48,7 @@ func (r *Runtime) Create(opts CreateOptions) (_ *Container, retErr error) {
 		return nil, err
 	}
 	defer l.Unlock()
+	step(opCreate, "locked")
 
 	if err := r.checkNameFree(opts.Name); err != nil {
 		return nil, err
@@ -63,10 +64,12 @@ func (r *Runtime) Create(opts CreateOptions) (_ *Container, retErr error) {
 	if err != nil {
 		return nil, err
 	}
+	step(opCreate, "network-opened")
 	base, err := r.ensureBase(busybox)
 	if err != nil {
 		return nil, err
 	}
+	step(opCreate, "base-ready")
 	dir := r.ContainerDir(opts.Name)
 	if err := os.MkdirAll(r.containersDir(), 0o755); err != nil {
 		return nil, err
@@ -74,6 +77,7 @@ func (r *Runtime) Create(opts CreateOptions) (_ *Container, retErr error) {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return nil, err
 	}
+	step(opCreate, "folder-made")
 	defer func() {
 		if retErr != nil {
 			os.RemoveAll(dir)
@@ -105,6 +109,7 @@ func (r *Runtime) Create(opts CreateOptions) (_ *Container, retErr error) {
 			}
 		}
 	}
+	step(opCreate, "files-written")
 
 	c := &Container{
 		Name:        opts.Name,
@@ -122,6 +127,7 @@ func (r *Runtime) Create(opts CreateOptions) (_ *Container, retErr error) {
 	if err != nil {
 		return nil, err
 	}
+	step(opCreate, "address-reserved")
 	defer func() {
 		if retErr != nil {
 			r.disconnect(opts.Name, true)
@@ -135,11 +141,14 @@ func (r *Runtime) Create(opts CreateOptions) (_ *Container, retErr error) {
 	if err := r.writeHosts(c, all); err != nil {
 		return nil, err
 	}
+	step(opCreate, "hosts-written")
 	// The state file is written last: its presence marks a complete container.
 	if err := r.save(c); err != nil {
 		return nil, err
 	}
+	step(opCreate, "state-saved")
 	r.updatePhoneBook(n, c.Name)
+	step(opCreate, "phone-book-updated")
 	return c, nil
 }
 

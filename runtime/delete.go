@@ -34,6 +34,7 @@ func (r *Runtime) Delete(name string, force bool) error {
 		return err
 	}
 	defer l.Unlock()
+	step(opDelete, "locked")
 
 	c, err := r.load(name)
 	switch {
@@ -59,6 +60,7 @@ func (r *Runtime) Delete(name string, force bool) error {
 			return err
 		}
 	}
+	step(opDelete, "stopped")
 	return r.remove(name)
 }
 
@@ -99,25 +101,31 @@ func (r *Runtime) remove(name string) error {
 	if err := r.removeCgroup(name); err != nil {
 		return err
 	}
+	step(opDelete, "cgroup-removed")
 	// The network goes before the folder, so a failure here leaves a house
 	// that a second delete finishes.
 	if err := r.disconnect(name, true); err != nil {
 		return err
 	}
+	step(opDelete, "address-released")
 	if n, err := r.Network(); err == nil {
 		r.updatePhoneBook(n, name)
 	}
+	step(opDelete, "phone-book-updated")
 	if err := r.unmountUnder(r.ContainerDir(name)); err != nil {
 		return usererr.Wrap(err, usererr.Failed, "ErrDeleteFailed", "Name", name)
 	}
+	step(opDelete, "unmounted")
 	// Remove the state file first, so a crash during the removal leaves a folder
 	// without state, which the next create or delete --force cleans up.
 	if err := os.Remove(r.statePath(name)); err != nil && !os.IsNotExist(err) {
 		return err
 	}
+	step(opDelete, "state-removed")
 	if err := os.RemoveAll(r.ContainerDir(name)); err != nil {
 		return usererr.Wrap(err, usererr.Failed, "ErrDeleteFailed", "Name", name)
 	}
+	step(opDelete, "folder-removed")
 	return nil
 }
 

@@ -33,6 +33,7 @@ func (r *Runtime) Start(name string) (*Container, error) {
 		return nil, err
 	}
 	defer l.Unlock()
+	step(opStart, "locked")
 	c, err := r.Get(name)
 	if err != nil {
 		return nil, err
@@ -82,6 +83,7 @@ func (r *Runtime) start(c *Container) (retErr error) {
 	if err := r.prepareNetwork(c); err != nil {
 		return err
 	}
+	step(opStart, "network-prepared")
 	logFile, err := os.OpenFile(r.logPath(c.Name), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
@@ -116,6 +118,7 @@ func (r *Runtime) start(c *Container) (retErr error) {
 			cg.Destroy()
 		}
 	}()
+	step(opStart, "cgroup-created")
 	attr := &syscall.SysProcAttr{Cloneflags: namespaceFlags, Setsid: true}
 	// The mounted rootfs goes to the bootstrap over a socket (mountForUserNS).
 	var mountSock *os.File
@@ -179,6 +182,7 @@ func (r *Runtime) start(c *Container) (retErr error) {
 			cmd.Wait()
 		}
 	}()
+	step(opStart, "bootstrap-cloned")
 	if cg.Version() == cgroups.V1 {
 		// v1 cannot place a process at clone time. So far the bootstrap has only
 		// started the Go runtime and run package initialisers, and now blocks
@@ -188,6 +192,7 @@ func (r *Runtime) start(c *Container) (retErr error) {
 			return usererr.Wrap(err, usererr.Failed, "ErrCgroupJoin", "Name", c.Name)
 		}
 	}
+	step(opStart, "cgroup-joined")
 
 	cfg := initConfig{
 		Rootfs:   r.rootfsDir(c.Name),
@@ -219,6 +224,7 @@ func (r *Runtime) start(c *Container) (retErr error) {
 	if err := readStatus(status, "r"); err != nil {
 		return err
 	}
+	step(opStart, "rootfs-ready")
 	// The bootstrap now waits for "g" with its namespaces set up, so the veth
 	// pair goes in before busybox init or anything it starts can look for it.
 	defer func() {
@@ -229,6 +235,7 @@ func (r *Runtime) start(c *Container) (retErr error) {
 	if err := r.attach(c.Name, pid); err != nil {
 		return err
 	}
+	step(opStart, "veth-attached")
 
 	st, err := procfs.ReadStat(pid)
 	if err != nil {
@@ -244,13 +251,16 @@ func (r *Runtime) start(c *Container) (retErr error) {
 			r.save(c)
 		}
 	}()
+	step(opStart, "state-saved")
 	if _, err := configW.Write([]byte("g")); err != nil {
 		return fmt.Errorf("release bootstrap: %w", err)
 	}
+	step(opStart, "released")
 	// The status pipe is close-on-exec in the child, so EOF means busybox init runs.
 	if err := readStatus(status, ""); err != nil {
 		return err
 	}
+	step(opStart, "running")
 	waitForHandler(pid, syscall.SIGTERM)
 	c.Status = StatusRunning
 	// Reap the init when it exits while this process still runs (a lesson or a

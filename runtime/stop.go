@@ -33,6 +33,7 @@ func (r *Runtime) Stop(name string, timeout time.Duration) error {
 		return err
 	}
 	defer l.Unlock()
+	step(opStop, "locked")
 	c, err := r.Get(name)
 	if err != nil {
 		return err
@@ -63,18 +64,25 @@ func (r *Runtime) stop(c *Container, timeout time.Duration) error {
 			return usererr.Wrap(err, usererr.Failed, "ErrStopFailed", "Name", c.Name)
 		}
 	}
+	step(opStop, "terminated")
 	if err := r.removeCgroup(c.Name); err != nil {
 		return err
 	}
+	step(opStop, "cgroup-removed")
 	if err := r.disconnect(c.Name, false); err != nil {
 		return err
 	}
+	step(opStop, "veth-removed")
 	c.Status = StatusStopped
 	if c.PID == 0 {
 		return nil
 	}
 	c.PID, c.PIDStart, c.Started = 0, 0, time.Time{}
-	return r.save(c)
+	if err := r.save(c); err != nil {
+		return err
+	}
+	step(opStop, "state-saved")
+	return nil
 }
 
 // terminate signals pid through a pidfd, so a PID reused after the process died is

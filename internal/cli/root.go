@@ -120,6 +120,7 @@ func (a *App) newRootCmd() *cobra.Command {
 		a.newReportCmd(),
 		a.newMonitorCmd(),
 		a.newDebugCmd(),
+		a.newRecoverCmd(),
 	)
 	a.localizeHelp(cmd)
 	return cmd

@@ -64,12 +64,14 @@ func safeCells(row []string) []string {
 
 // JUnit XML elements, in the layout that Jenkins, GitLab and the Ant JUnit task
 // read: <testsuites> with one <testsuite> per stage and one <testcase> per step.
+// The output validates against Jenkins' JUnit schema (jenkins-junit.xsd), which
+// allows a skipped count only on <testsuite> and no attributes on <skipped>.
 type junitSuites struct {
 	XMLName  xml.Name     `xml:"testsuites"`
 	Name     string       `xml:"name,attr"`
 	Tests    int          `xml:"tests,attr"`
 	Failures int          `xml:"failures,attr"`
-	Skipped  int          `xml:"skipped,attr"`
+	Errors   int          `xml:"errors,attr"`
 	Suites   []junitSuite `xml:"testsuite"`
 }
 
@@ -106,8 +108,10 @@ type junitFailure struct {
 	Text    string `xml:",chardata"`
 }
 
+// junitSkipped holds the reason as text, not in a message attribute, which
+// Jenkins' schema does not allow.
 type junitSkipped struct {
-	Message string `xml:"message,attr"`
+	Message string `xml:",chardata"`
 }
 
 // WriteJUnit writes r as JUnit XML, with the labels in p's language. A failed
@@ -153,7 +157,6 @@ func WriteJUnit(w io.Writer, r *Report, p *locales.Printer) error {
 		}
 		suites.Tests += suite.Tests
 		suites.Failures += suite.Failures
-		suites.Skipped += suite.Skipped
 		suites.Suites = append(suites.Suites, suite)
 	}
 	if _, err := io.WriteString(w, xml.Header); err != nil {

@@ -15,7 +15,6 @@ type parsedSuites struct {
 	XMLName  xml.Name `xml:"testsuites"`
 	Tests    int      `xml:"tests,attr"`
 	Failures int      `xml:"failures,attr"`
-	Skipped  int      `xml:"skipped,attr"`
 	Suites   []struct {
 		Name       string `xml:"name,attr"`
 		Tests      int    `xml:"tests,attr"`
@@ -33,7 +32,9 @@ type parsedSuites struct {
 				Message string `xml:"message,attr"`
 				Text    string `xml:",chardata"`
 			} `xml:"failure"`
-			Skipped *struct{} `xml:"skipped"`
+			Skipped *struct {
+				Text string `xml:",chardata"`
+			} `xml:"skipped"`
 		} `xml:"testcase"`
 	} `xml:"testsuite"`
 }
@@ -51,11 +52,14 @@ func TestJUnitParsesBack(t *testing.T) {
 	if !strings.HasPrefix(b.String(), `<?xml version="1.0" encoding="UTF-8"?>`) {
 		t.Errorf("no XML declaration:\n%s", b.String())
 	}
-	if got.Tests != 6 || got.Failures != 2 || got.Skipped != 1 {
-		t.Errorf("totals tests=%d failures=%d skipped=%d, want 6, 2, 1", got.Tests, got.Failures, got.Skipped)
+	if got.Tests != 6 || got.Failures != 2 {
+		t.Errorf("totals tests=%d failures=%d, want 6, 2", got.Tests, got.Failures)
 	}
 	if len(got.Suites) != 2 {
 		t.Fatalf("%d test suites, want one per stage (2)", len(got.Suites))
+	}
+	if got.Suites[0].Skipped != 0 || got.Suites[1].Skipped != 1 {
+		t.Errorf("skipped per suite = %d, %d; want 0 and 1 (the outline stage)", got.Suites[0].Skipped, got.Suites[1].Skipped)
 	}
 
 	stage := got.Suites[0]
@@ -92,6 +96,8 @@ func TestJUnitParsesBack(t *testing.T) {
 	}
 	if outline := got.Suites[1]; len(outline.Cases) != 1 || outline.Cases[0].Skipped == nil {
 		t.Errorf("outline stage suite = %+v, want one skipped case", outline)
+	} else if want := locales.For(locales.EN).T("ReportStageOutline", nil); outline.Cases[0].Skipped.Text != want {
+		t.Errorf("skipped text = %q, want %q", outline.Cases[0].Skipped.Text, want)
 	}
 }
 

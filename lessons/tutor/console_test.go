@@ -30,6 +30,9 @@ type console struct {
 	done bool // the terminal was closed
 }
 
+// hangGuard is how long expect waits for text before it gives up.
+const hangGuard = 5 * time.Minute
+
 func newConsole(t *testing.T, ptmx *os.File) *console {
 	c := &console{t: t, ptmx: ptmx}
 	c.cond = sync.NewCond(&c.mu)
@@ -66,6 +69,16 @@ func (c *console) read() {
 // output up to and including it.
 func (c *console) expect(text string) string {
 	c.t.Helper()
+	// A hang guard, not a speed limit: a prompt that never comes fails the test
+	// with the screen so far instead of stalling until go test's own timeout.
+	stuck := false
+	timer := time.AfterFunc(hangGuard, func() {
+		c.mu.Lock()
+		stuck = true
+		c.cond.Broadcast()
+		c.mu.Unlock()
+	})
+	defer timer.Stop()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for {
@@ -76,6 +89,9 @@ func (c *console) expect(text string) string {
 		}
 		if c.done {
 			c.t.Fatalf("terminal closed before %q appeared; output since the last match:\n%s", text, c.buf[c.pos:])
+		}
+		if stuck {
+			c.t.Fatalf("%q did not appear within %s; output since the last match:\n%s", text, hangGuard, c.buf[c.pos:])
 		}
 		c.cond.Wait()
 	}
