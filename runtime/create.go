@@ -108,6 +108,9 @@ func (r *Runtime) Create(opts CreateOptions) (_ *Container, retErr error) {
 				return nil, err
 			}
 		}
+		if err := os.WriteFile(r.baseIDPath(opts.Name), []byte(base+"\n"), 0o644); err != nil {
+			return nil, err
+		}
 	}
 	step(opCreate, "files-written")
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	goruntime "runtime"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -99,6 +100,40 @@ func chownTree(path string, base uint32) error {
 		}
 		return os.Lchown(p, int(base), int(base))
 	})
+}
+
+// baseIDPath is the file that names the base of a house with a user namespace,
+// whose overlay shows its own lower folder instead of the base's (recover-state
+// reads it).
+func (r *Runtime) baseIDPath(name string) string {
+	return filepath.Join(r.ContainerDir(name), "base-id")
+}
+
+// userNSFromKernel reads what recover-state needs of house name with a user
+// namespace from its init pid: the range from the init's uid_map, the base
+// from baseIDPath, and how the base is owned from the lower folder.
+func (r *Runtime) userNSFromKernel(name string, pid int) (*Container, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/uid_map", pid))
+	if err != nil {
+		return nil, err
+	}
+	var inside, outside, count uint64
+	if _, err := fmt.Sscan(string(data), &inside, &outside, &count); err != nil || inside != 0 || outside == 0 {
+		return nil, fmt.Errorf("uid_map of process %d is %q, not a house's range", pid, data)
+	}
+	id, err := os.ReadFile(r.baseIDPath(name))
+	if err != nil {
+		return nil, err
+	}
+	base := strings.TrimSpace(string(id))
+	if _, err := os.Stat(r.BaseDir(base)); base == "" || filepath.Base(base) != base || err != nil {
+		return nil, fmt.Errorf("%s names %q, not a base of this root", r.baseIDPath(name), base)
+	}
+	c := &Container{Base: base, IDBase: uint32(outside), RootfsOwner: rootfsIdmapped}
+	if _, err := os.Lstat(filepath.Join(r.lowerDir(name), "bin", "busybox")); err == nil {
+		c.RootfsOwner = rootfsChowned
+	}
+	return c, nil
 }
 
 // checkRangeOwnership rejects the start of a house whose upper folder is not
