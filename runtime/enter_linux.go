@@ -184,10 +184,10 @@ func startHelper(busybox string, nsFiles []*os.File, cgroupFD int, cfg enterConf
 	if err != nil {
 		return nil, err
 	}
-	defer configR.Close()
 	defer configW.Close()
 	statusR, statusW, err := os.Pipe()
 	if err != nil {
+		configR.Close()
 		return nil, err
 	}
 	defer statusW.Close()
@@ -211,14 +211,19 @@ func startHelper(busybox string, nsFiles []*os.File, cgroupFD int, cfg enterConf
 	}
 	data, err := json.Marshal(cfg)
 	if err != nil {
+		configR.Close()
 		statusR.Close()
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	// With rt-lab's read end closed, a write fails with EPIPE once nsenter and
+	// the helper are gone, instead of blocking on a config larger than the
+	// pipe's buffer.
+	configR.Close()
+	if err != nil {
 		statusR.Close()
 		return nil, err
 	}
-	// The config is small, far below the pipe's buffer, so this never blocks.
 	if _, err := configW.Write(data); err != nil {
 		statusR.Close()
 		cmd.Process.Kill()

@@ -408,11 +408,11 @@ func receiveFD(sock int) (int, error) {
 	}
 	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
 	if err != nil || len(msgs) != 1 {
-		return -1, fmt.Errorf("receive the base mount: %d control messages, %v", len(msgs), err)
+		return -1, fmt.Errorf("receive the rootfs folder: %d control messages, %v", len(msgs), err)
 	}
 	fds, err := unix.ParseUnixRights(&msgs[0])
 	if err != nil || len(fds) != 1 {
-		return -1, fmt.Errorf("receive the base mount: %d descriptors, %v", len(fds), err)
+		return -1, fmt.Errorf("receive the rootfs folder: %d descriptors, %v", len(fds), err)
 	}
 	return fds[0], nil
 }
