@@ -3,8 +3,15 @@ package tutor
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/creack/pty"
 
 	"github.com/rt-lab/rt-lab/checker"
 	"github.com/rt-lab/rt-lab/lessons"
@@ -159,4 +166,56 @@ func TestTahap2CommandsRun(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestRunContainerOnPTY enters a house with a user namespace from a terminal:
+// Ctrl-C stops the command in the foreground but not the shell or rt-lab, and
+// the shell's exit status is rt-lab's.
+func TestRunContainerOnPTY(t *testing.T) {
+	requireRoot(t)
+	c := cli{t: t, bin: buildStaticRTLab(t), root: t.TempDir(), lang: "en"}
+	c.resetOnCleanup()
+	if _, stderr, code := c.run("create-container", "rumah-tty"); code != 0 {
+		t.Fatalf("create: exit %d: %s", code, stderr)
+	}
+	cmd := exec.Command(c.bin, "--root", c.root, "--lang", c.lang, "run-container", "rumah-tty")
+	cmd.Env = append(cliEnv(), "TERM=dumb")
+	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 120})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ptmx.Close()
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	con := newConsole(t, ptmx)
+	con.expect("[rumah-tty]")
+	// A duration no other test uses, so pgrep finds this sleep only.
+	sleep := fmt.Sprintf("sleep %d", 100000+os.Getpid())
+	con.send("id -u; " + sleep + keyEnter)
+	con.expect("0\r\n")
+	// The shell runs sleep in the terminal's foreground; wait until it does.
+	for !strings.Contains(pgrepHouse(t, sleep), "sleep") {
+		time.Sleep(10 * time.Millisecond)
+	}
+	con.send(keyCtrlC)
+	// The shell is still there to answer.
+	con.send("echo after-$((6*7))" + keyEnter)
+	con.expect("after-42")
+	con.send("exit 3" + keyEnter)
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 3 {
+		t.Errorf("run-container: %v, want exit status 3\n%s", err, con.output())
+	}
+}
+
+// pgrepHouse lists the host processes whose command line contains text.
+func pgrepHouse(t *testing.T, text string) string {
+	t.Helper()
+	out, _ := exec.Command("pgrep", "-af", text).Output()
+	return string(out)
 }
