@@ -416,8 +416,9 @@ func TestIsolationChecksOnRuntimeHouses(t *testing.T) {
 		{"ns-separate", append(pair, "ns", "net"), true, "net namespace: house rumah-bandung"},
 		{"ipc-queue-private", pair, true, "house rumah-surabaya has none of the queues"},
 		{"caps-reduced", []string{"name", "rumah-bandung"}, true, "none of these is left: dac_read_search"},
-		// NOTE: houses have no user namespace yet, so this check fails on them.
-		{"user-mapped", []string{"name", "rumah-bandung"}, false, "shares the host's user namespace"},
+		{"user-mapped", []string{"name", "rumah-bandung"}, true, "root inside the house is host uid 100000"},
+		{"user-mapped", []string{"name", "rumah-surabaya"}, true, "root inside the house is host uid 165536"},
+		{"user-ranges-apart", pair, true, "their residents are different people on the host"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.check, func(t *testing.T) {

@@ -7,8 +7,8 @@ import (
 	"github.com/rt-lab/rt-lab/lessons"
 )
 
-// TestTahap2ValidAsReady validates tahap 2 as if it were ready. It is still an
-// outline, which Validate checks only for titles, but its steps are complete.
+// TestTahap2ValidAsReady validates tahap 2 as a ready stage and checks its
+// steps: one per namespace, each with checks and two or three hints.
 func TestTahap2ValidAsReady(t *testing.T) {
 	st, err := lessons.Find("tahap-2")
 	if err != nil {

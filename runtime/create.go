@@ -23,6 +23,10 @@ type CreateOptions struct {
 	// container of the root has an address; later a different value is a usage
 	// error. Empty keeps the current subnet, or picks one (see openNetwork).
 	Subnet string
+	// NoUserNS makes a house that shares the host's user namespace, so root
+	// inside is root on the host (create-container --userns=false). By default
+	// every house gets a user namespace of its own; see userns_linux.go.
+	NoUserNS bool
 }
 
 // Create records a new container and builds its root file system: an overlay
@@ -79,7 +83,14 @@ func (r *Runtime) Create(opts CreateOptions) (_ *Container, retErr error) {
 			os.RemoveAll(dir)
 		}
 	}()
-	for _, d := range []string{filepath.Join(r.UpperDir(opts.Name), "etc"), r.workDir(opts.Name), r.rootfsDir(opts.Name)} {
+	var idBase uint32
+	if !opts.NoUserNS {
+		if idBase, err = r.allocateIDRange(); err != nil {
+			return nil, err
+		}
+	}
+	for _, d := range []string{filepath.Join(r.UpperDir(opts.Name), "etc"), r.workDir(opts.Name), r.rootfsDir(opts.Name),
+		r.lowerDir(opts.Name)} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, err
 		}
@@ -87,6 +98,19 @@ func (r *Runtime) Create(opts CreateOptions) (_ *Container, retErr error) {
 	hostname := filepath.Join(r.UpperDir(opts.Name), "etc", "hostname")
 	if err := os.WriteFile(hostname, []byte(opts.Hostname+"\n"), 0o644); err != nil {
 		return nil, err
+	}
+	if !opts.NoUserNS {
+		// Root of the house's range owns its upper and work folders, so it can
+		// change the house's files; the base gets the same owner by an idmapped
+		// mount at start (see userns_linux.go).
+		for _, d := range []string{r.UpperDir(opts.Name), r.workDir(opts.Name)} {
+			if err := chownTree(d, idBase); err != nil {
+				return nil, err
+			}
+		}
+		if err := os.WriteFile(r.baseIDPath(opts.Name), []byte(base+"\n"), 0o644); err != nil {
+			return nil, err
+		}
 	}
 	step(opCreate, "files-written")
 
@@ -97,6 +121,8 @@ func (r *Runtime) Create(opts CreateOptions) (_ *Container, retErr error) {
 		CPUPercent:  opts.CPUPercent,
 		Pids:        opts.Pids,
 		Base:        base,
+		UserNS:      !opts.NoUserNS,
+		IDBase:      idBase,
 		Created:     time.Now().UTC().Truncate(time.Second),
 		Status:      StatusStopped,
 	}
@@ -161,6 +187,11 @@ func (r *Runtime) checkCreateOptions(opts *CreateOptions) error {
 	// reported now rather than at the first start.
 	if err := cgroups.CheckControllers(0, ""); err != nil {
 		return err
+	}
+	if !opts.NoUserNS {
+		if err := checkUserNSSupport(); err != nil {
+			return err
+		}
 	}
 	return r.checkRootPath()
 }

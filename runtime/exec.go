@@ -71,15 +71,31 @@ func (r *Runtime) Exec(name string, p Process) (int, error) {
 	if !cg.Exists() {
 		return 0, usererr.New(usererr.Failed, "ErrCgroupMissing", "Name", name, "Path", cg.Path(cgroups.Memory))
 	}
-	fds, err := openNamespaces(c.PID, c.PIDStart)
+	var fds []int
+	var nsFiles []*os.File
+	busybox := ""
+	if c.UserNS {
+		// See enter_linux.go: a Go program cannot join a user namespace.
+		if busybox, err = FindBusybox(r.busybox); err != nil {
+			return 0, err
+		}
+		nsFiles, err = userNSFiles(c.PID, c.PIDStart)
+		defer func() {
+			for _, f := range nsFiles {
+				f.Close()
+			}
+		}()
+	} else {
+		fds, err = openNamespaces(c.PID, c.PIDStart)
+		defer func() {
+			for _, fd := range fds {
+				unix.Close(fd)
+			}
+		}()
+	}
 	if err != nil {
 		return 0, usererr.Wrap(err, usererr.Failed, "ErrNotRunning", "Name", name)
 	}
-	defer func() {
-		for _, fd := range fds {
-			unix.Close(fd)
-		}
-	}()
 	// On v2 the process is cloned straight into the group (clone3
 	// CLONE_INTO_CGROUP). The folder is opened here, while paths still resolve
 	// on the host.
@@ -109,8 +125,9 @@ func (r *Runtime) Exec(name string, p Process) (int, error) {
 	}
 
 	type started struct {
-		cmd *exec.Cmd
-		err error
+		cmd    *exec.Cmd
+		helper *helperRun
+		err    error
 	}
 	done := make(chan started, 1)
 	go func() {
@@ -127,18 +144,47 @@ func (r *Runtime) Exec(name string, p Process) (int, error) {
 		// thread), so none of rt-lab's other threads end up in the group.
 		if cg.Version() == cgroups.V1 {
 			if err := cg.AddThread(unix.Gettid()); err != nil {
-				done <- started{nil, usererr.Wrap(err, usererr.Failed, "ErrCgroupJoin", "Name", name)}
+				done <- started{err: usererr.Wrap(err, usererr.Failed, "ErrCgroupJoin", "Name", name)}
 				return
 			}
 		}
+		if c.UserNS {
+			h, err := startHelper(busybox, nsFiles, cgroupFD,
+				enterConfig{Args: args, Env: env, Dir: "/root", TTY: p.TTY}, p)
+			done <- started{helper: h, err: err}
+			return
+		}
 		cmd, err := startInNamespaces(fds, cgroupFD, args, env, p)
-		done <- started{cmd, err}
+		done <- started{cmd: cmd, err: err}
 	}()
 	s := <-done
 	if s.err != nil {
 		return execErrorStatus(s.err, name, args[0])
 	}
-	return waitForeground(s.cmd, p.TTY)
+	if s.helper != nil {
+		return waitHelper(s.helper, name, args[0], p.TTY)
+	}
+	return waitForeground(s.cmd, s.cmd.Process, p.TTY)
+}
+
+// waitHelper waits for a command started by startHelper.
+func waitHelper(h *helperRun, name, command string, tty bool) (int, error) {
+	ok, line := h.result()
+	if ok {
+		return waitForeground(h.cmd, h.commandProcess(), tty)
+	}
+	code, _ := waitForeground(h.cmd, h.cmd.Process, tty)
+	switch {
+	case strings.HasPrefix(line, "n"):
+		return ExitNotFound, usererr.New(usererr.Failed, "ErrCommandNotFound", "Name", name, "Command", command)
+	case strings.HasPrefix(line, "x"):
+		return ExitNotExecutable, usererr.New(usererr.Failed, "ErrCommandNotExecutable", "Name", name, "Command", command)
+	case line == "":
+		line = fmt.Sprintf("nsenter exited with status %d before the command ran", code)
+	default:
+		line = strings.TrimPrefix(line, "e")
+	}
+	return 0, usererr.Wrap(errors.New(line), usererr.Failed, "ErrExecFailed", "Name", name, "Command", command)
 }
 
 // openNamespaces opens the namespace files of pid, then checks that pid is still
@@ -247,7 +293,8 @@ func execErrorStatus(err error, name, command string) (int, error) {
 
 // waitForeground waits for cmd while passing on SIGINT, SIGTERM and SIGHUP, then
 // takes the terminal's foreground back when the process had it.
-func waitForeground(cmd *exec.Cmd, tty bool) (int, error) {
+// Signals go to target, which is the command's process.
+func waitForeground(cmd *exec.Cmd, target *os.Process, tty bool) (int, error) {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
 	stop := make(chan struct{})
@@ -257,7 +304,7 @@ func waitForeground(cmd *exec.Cmd, tty bool) (int, error) {
 			case s := <-sigs:
 				// On a terminal, Ctrl-C already reached the foreground process.
 				if !tty || s != syscall.SIGINT {
-					cmd.Process.Signal(s)
+					target.Signal(s)
 				}
 			case <-stop:
 				return

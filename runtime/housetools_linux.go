@@ -3,6 +3,7 @@ package runtime
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -24,13 +25,15 @@ import (
 // NOTE: the binary must be statically linked (CGO_ENABLED=0, as `make build`
 // does). A dynamically linked one mounts fine but fails inside the house with
 // "not found", because the house has no program interpreter.
-func mountHouseTools(rootfs string) error {
+//
+// A missing mount point is reported to warn, the house's init.log.
+func mountHouseTools(rootfs string, warn io.Writer) error {
 	target := filepath.Join(rootfs, housetools.ToolsBinary)
 	fi, err := os.Lstat(target)
 	if errors.Is(err, os.ErrNotExist) {
 		// A house on a base built by an older rt-lab has no mount point: it runs
 		// without the tools instead of failing to start.
-		fmt.Fprintf(os.Stderr, "rt-lab: %s is missing, so this house has no house tools\n", housetools.ToolsBinary)
+		fmt.Fprintf(warn, "rt-lab: %s is missing, so this house has no house tools\n", housetools.ToolsBinary)
 		return nil
 	}
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
@@ -20,6 +21,7 @@ const initArg0 = "rt-lab:init"
 const (
 	initConfigFD = 3 // parent -> child: config line, then "g" to go on
 	initStatusFD = 4 // child -> parent: "r" when set up, or an error line
+	initMountFD  = 5 // parent -> child, user namespace only: the mounted rootfs folder
 )
 
 // initConfig is the configuration the parent sends to the bootstrap.
@@ -29,12 +31,19 @@ type initConfig struct {
 	Upper    string `json:"upper"`
 	Work     string `json:"work"`
 	Hostname string `json:"hostname"`
+	// UserNS: the bootstrap runs as root of a new user namespace, and the
+	// parent has mounted the root file system already; it passes the rootfs
+	// folder on initMountFD (see mountForUserNS).
+	UserNS bool `json:"userns,omitempty"`
 }
 
 // MaybeInit runs the container bootstrap and never returns when the process was
 // started as one; otherwise it returns at once. Call it first in main and in
 // TestMain of test binaries that start containers.
 func MaybeInit() {
+	if isEnterHelper() {
+		enterHelper()
+	}
 	if len(os.Args) == 0 || os.Args[0] != initArg0 {
 		return
 	}
@@ -60,8 +69,32 @@ func bootstrap() error {
 	if err := json.Unmarshal(line, &cfg); err != nil {
 		return fmt.Errorf("decode config: %w", err)
 	}
-	if err := setupRootfs(&cfg); err != nil {
-		return err
+	if cfg.UserNS {
+		// The parent mounted the rootfs in this mount namespace. Root of the
+		// house may not even reach its folder, whose parents only host root
+		// may search, so the bootstrap works from the folder it was passed.
+		fd, err := receiveFD(initMountFD)
+		if err != nil {
+			return err
+		}
+		err = unix.Fchdir(fd)
+		unix.Close(fd)
+		if err != nil {
+			return os.NewSyscallError("fchdir rootfs", err)
+		}
+		if err := mountKernelFS("."); err != nil {
+			return err
+		}
+	} else {
+		if err := setupRootfs(&cfg); err != nil {
+			return err
+		}
+		if err := mountKernelFS(cfg.Rootfs); err != nil {
+			return err
+		}
+		if err := unix.Chdir(cfg.Rootfs); err != nil {
+			return &os.PathError{Op: "chdir", Path: cfg.Rootfs, Err: err}
+		}
 	}
 	if err := unix.Sethostname([]byte(cfg.Hostname)); err != nil {
 		return os.NewSyscallError("sethostname", err)
@@ -69,7 +102,7 @@ func bootstrap() error {
 	if err := loopbackUp(); err != nil {
 		return err
 	}
-	if err := pivotRoot(cfg.Rootfs); err != nil {
+	if err := pivotRoot(); err != nil {
 		return err
 	}
 	if err := maskKernelFiles(); err != nil {
@@ -105,32 +138,63 @@ type mountSpec struct {
 	data                   string
 }
 
-// setupRootfs mounts the overlay and the kernel file systems inside it. Mount
-// propagation is made private first, so none of these mounts appear on the host
-// (mount_namespaces(7)).
+// setupRootfs mounts the overlay and the file systems inside it, all but the
+// kernel's (see mountKernelFS). Mount propagation is made private first, so
+// none of these mounts appear on the host (mount_namespaces(7)). For a house
+// with a user namespace the parent does the same in the house's mount
+// namespace (see mountForUserNS).
 func setupRootfs(cfg *initConfig) error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return os.NewSyscallError("make / private", err)
 	}
-	root := cfg.Rootfs
-	overlay := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", cfg.Lower, cfg.Upper, cfg.Work)
+	return mountRootfs(cfg, 0, os.Stderr)
+}
+
+// mountKernelFS mounts proc and a read-only sysfs in the rootfs folder root.
+// The bootstrap mounts them itself, before pivot_root: proc shows the pid
+// namespace of the process that mounts it, sysfs its network namespace, and in
+// a user namespace the kernel allows both only while the host's proc and sysfs
+// are still visible in the mount namespace.
+func mountKernelFS(root string) error {
 	const nsd = unix.MS_NOSUID | unix.MS_NODEV
 	mounts := []mountSpec{
-		{"overlay", root, "overlay", 0, overlay},
 		{"proc", root + "/proc", "proc", nsd | unix.MS_NOEXEC, ""},
 		{"sysfs", root + "/sys", "sysfs", nsd | unix.MS_NOEXEC | unix.MS_RDONLY, ""},
-		{"tmpfs", root + "/tmp", "tmpfs", nsd, "mode=1777"},
-		{"tmpfs", root + "/dev", "tmpfs", unix.MS_NOSUID | unix.MS_STRICTATIME, "mode=755,size=64k"},
 	}
 	for _, m := range mounts {
 		if err := unix.Mount(m.source, m.target, m.fstype, m.flags, m.data); err != nil {
 			return &os.PathError{Op: "mount " + m.fstype, Path: m.target, Err: err}
 		}
 	}
-	if err := mountHouseTools(root); err != nil {
+	return nil
+}
+
+// mountRootfs mounts the overlay at cfg.Rootfs, then /tmp, /dev and the house
+// tools in it. owner is the host uid and gid of root in the house, which
+// owns the folders and device nodes made here. Warnings go to warn, the
+// house's init.log.
+func mountRootfs(cfg *initConfig, owner uint32, warn io.Writer) error {
+	root := cfg.Rootfs
+	ids := ""
+	if owner != 0 {
+		ids = fmt.Sprintf(",uid=%d,gid=%d", owner, owner)
+	}
+	overlay := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", cfg.Lower, cfg.Upper, cfg.Work)
+	const nsd = unix.MS_NOSUID | unix.MS_NODEV
+	mounts := []mountSpec{
+		{"overlay", root, "overlay", 0, overlay},
+		{"tmpfs", root + "/tmp", "tmpfs", nsd, "mode=1777" + ids},
+		{"tmpfs", root + "/dev", "tmpfs", unix.MS_NOSUID | unix.MS_STRICTATIME, "mode=755,size=64k" + ids},
+	}
+	for _, m := range mounts {
+		if err := unix.Mount(m.source, m.target, m.fstype, m.flags, m.data); err != nil {
+			return &os.PathError{Op: "mount " + m.fstype, Path: m.target, Err: err}
+		}
+	}
+	if err := mountHouseTools(root, warn); err != nil {
 		return err
 	}
-	return setupDev(root + "/dev")
+	return setupDev(root+"/dev", owner)
 }
 
 // devices are the character devices of a minimal /dev (major, minor from
@@ -142,7 +206,12 @@ var devices = []struct {
 	{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
 }
 
-func setupDev(dev string) error {
+// setupDev fills the house's /dev. It runs as host root: in the bootstrap, or
+// for a house with a user namespace in the parent, since root of a user
+// namespace may not make device nodes (CAP_MKNOD counts only in the initial
+// user namespace). owner is the host uid and gid of root in the house; group tty,
+// gid 5 in the house, owns its terminals.
+func setupDev(dev string, owner uint32) error {
 	old := unix.Umask(0)
 	defer unix.Umask(old)
 	for _, d := range devices {
@@ -158,10 +227,14 @@ func setupDev(dev string) error {
 	}
 	// A private devpts instance: the house sees only its own terminals.
 	if err := unix.Mount("devpts", dev+"/pts", "devpts", unix.MS_NOSUID|unix.MS_NOEXEC,
-		"newinstance,ptmxmode=0666,mode=0620,gid=5"); err != nil {
+		fmt.Sprintf("newinstance,ptmxmode=0666,mode=0620,gid=%d", owner+5)); err != nil {
 		return &os.PathError{Op: "mount devpts", Path: dev + "/pts", Err: err}
 	}
-	if err := unix.Mount("shm", dev+"/shm", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=1777"); err != nil {
+	shm := "mode=1777"
+	if owner != 0 {
+		shm += fmt.Sprintf(",uid=%d,gid=%d", owner, owner)
+	}
+	if err := unix.Mount("shm", dev+"/shm", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, shm); err != nil {
 		return &os.PathError{Op: "mount tmpfs", Path: dev + "/shm", Err: err}
 	}
 	links := [][2]string{{"pts/ptmx", "ptmx"}, {"/proc/self/fd", "fd"},
@@ -169,6 +242,21 @@ func setupDev(dev string) error {
 	for _, l := range links {
 		if err := os.Symlink(l[0], filepath.Join(dev, l[1])); err != nil {
 			return err
+		}
+	}
+	if owner != 0 {
+		// The mount points pts and shm are covered; their mounts have owners.
+		entries, err := os.ReadDir(dev)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if e.Name() == "pts" || e.Name() == "shm" {
+				continue
+			}
+			if err := os.Lchown(filepath.Join(dev, e.Name()), int(owner), int(owner)); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -185,15 +273,13 @@ func loopbackUp() error {
 	return nil
 }
 
-// pivotRoot makes root the file system root with pivot_root(2), not chroot, which
-// a root process can escape. pivot_root(".", ".") stacks the old root on top of
-// the new one, so a lazy unmount of "." removes it without needing a folder for it.
-func pivotRoot(root string) error {
-	if err := unix.Chdir(root); err != nil {
-		return &os.PathError{Op: "chdir", Path: root, Err: err}
-	}
+// pivotRoot makes the working folder, the rootfs, the file system root with
+// pivot_root(2), not chroot, which a root process can escape. pivot_root(".",
+// ".") stacks the old root on top of the new one, so a lazy unmount of "."
+// removes it without needing a folder for it.
+func pivotRoot() error {
 	if err := unix.PivotRoot(".", "."); err != nil {
-		return &os.PathError{Op: "pivot_root", Path: root, Err: err}
+		return os.NewSyscallError("pivot_root", err)
 	}
 	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
 		return os.NewSyscallError("unmount old root", err)

@@ -188,7 +188,8 @@ func (r *Runtime) writeHosts(c *Container, all []network.Allocation) error {
 		root = fmt.Sprintf("/proc/%d/root", c.PID)
 	}
 	content := network.RenderHosts(c.Name, c.Hostname, all)
-	if err := network.WriteHosts(root, content); err != nil {
+	// In a house with a user namespace the file must belong to the house's root.
+	if err := asHouseRoot(c, func() error { return network.WriteHosts(root, content) }); err != nil {
 		return fmt.Errorf("write /etc/hosts of %s: %w", c.Name, err)
 	}
 	return nil

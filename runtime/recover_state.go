@@ -51,7 +51,16 @@ func (r *Runtime) stateFromKernel(name string, pid int, start uint64) (*Containe
 		return nil, err
 	}
 	lower, _ := root.Option("lowerdir")
-	if filepath.Dir(lower) != filepath.Join(r.root, "base") {
+	base := filepath.Base(lower)
+	var userns *Container
+	if sameDir(lower, r.lowerDir(name)) {
+		// A house with a user namespace: its overlay's lower layer is its own
+		// folder, and the base it shows is recorded next to it.
+		if userns, err = r.userNSFromKernel(name, pid); err != nil {
+			return nil, err
+		}
+		base = userns.Base
+	} else if filepath.Dir(lower) != filepath.Join(r.root, "base") {
 		return nil, errors.New("the lowerdir " + lower + " of the house's overlay is not a base of this root")
 	}
 	fi, err := os.Stat(r.ContainerDir(name))
@@ -61,12 +70,15 @@ func (r *Runtime) stateFromKernel(name string, pid int, start uint64) (*Containe
 	c := &Container{
 		Name:     name,
 		Hostname: r.recordedHostname(name),
-		Base:     filepath.Base(lower),
+		Base:     base,
 		Created:  fi.ModTime().UTC().Truncate(time.Second),
 		PID:      pid,
 		PIDStart: start,
 		Started:  time.Now().UTC().Truncate(time.Second),
 		Status:   StatusRunning,
+	}
+	if userns != nil {
+		c.UserNS, c.IDBase, c.RootfsOwner = true, userns.IDBase, userns.RootfsOwner
 	}
 	// A group that cannot be read leaves the limits at their defaults: the
 	// house is then recorded, and update-container can set them again.

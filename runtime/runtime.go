@@ -70,6 +70,17 @@ type Container struct {
 	// at create and released at delete. Containers created before rt-lab had a
 	// network get one at their next start.
 	Address netip.Addr `json:"address,omitzero"`
+	// UserNS is set for a house with a user namespace of its own: uid and gid
+	// 0 to 65535 inside are IDBase to IDBase+65535 on the host. IDBase is
+	// 100000 + 65536*k, with k the smallest free one of the root's houses,
+	// chosen at create under the root's lock (see allocateIDRange).
+	UserNS bool   `json:"userns,omitempty"`
+	IDBase uint32 `json:"id_base,omitempty"`
+	// RootfsOwner says how the shared base appears owned by the house's root:
+	// "idmapped" (an idmapped mount of the base as the overlay's lower layer) or
+	// "chowned" (a per-house copy of the base owned by the range). Set at the
+	// first start of a house with UserNS.
+	RootfsOwner string `json:"rootfs_owner,omitempty"`
 	// PID is the host PID of the container's init while it runs, and PIDStart its
 	// start time (field 22 of /proc/PID/stat), so a reused PID is never mistaken for
 	// the container.
@@ -93,6 +104,7 @@ func (r *Runtime) ContainerDir(name string) string { return filepath.Join(r.cont
 func (r *Runtime) UpperDir(name string) string { return filepath.Join(r.ContainerDir(name), "upper") }
 
 func (r *Runtime) workDir(name string) string   { return filepath.Join(r.ContainerDir(name), "work") }
+func (r *Runtime) lowerDir(name string) string  { return filepath.Join(r.ContainerDir(name), "lower") }
 func (r *Runtime) rootfsDir(name string) string { return filepath.Join(r.ContainerDir(name), "rootfs") }
 func (r *Runtime) statePath(name string) string {
 	return filepath.Join(r.ContainerDir(name), "state.json")

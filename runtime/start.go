@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/rt-lab/rt-lab/internal/cgroups"
 	"github.com/rt-lab/rt-lab/internal/procfs"
 	"github.com/rt-lab/rt-lab/internal/usererr"
@@ -42,6 +44,11 @@ func (r *Runtime) Start(name string) (*Container, error) {
 	adopted, err := r.adoptInit(c)
 	if err != nil || adopted {
 		return c, err
+	}
+	if c.UserNS {
+		if err := r.checkRangeOwnership(c); err != nil {
+			return nil, err
+		}
 	}
 	if err := r.start(c); err != nil {
 		return nil, usererr.Wrap(err, kindOf(err), "ErrStartFailed", "Name", name)
@@ -113,6 +120,33 @@ func (r *Runtime) start(c *Container) (retErr error) {
 	}()
 	step(opStart, "cgroup-created")
 	attr := &syscall.SysProcAttr{Cloneflags: namespaceFlags, Setsid: true}
+	// The mounted rootfs goes to the bootstrap over a socket (mountForUserNS).
+	var mountSock *os.File
+	extra := []*os.File{configR, statusW}
+	if c.UserNS {
+		// One clone makes the user namespace and the others, so it owns them.
+		// Go writes the maps before the child executes the bootstrap. setgroups
+		// stays allowed: every gid of the house is mapped, so root inside can
+		// drop no group that matters on the host.
+		attr.Cloneflags |= syscall.CLONE_NEWUSER
+		attr.UidMappings, attr.GidMappings = idMaps(c.IDBase), idMaps(c.IDBase)
+		attr.GidMappingsEnableSetgroups = true
+		// The child still has host uid 0, which the map leaves out, until it
+		// becomes uid 0 of the house: Go calls setgroups, setgid and setuid
+		// after the maps are written.
+		attr.Credential = &syscall.Credential{Uid: 0, Gid: 0}
+		pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			configR.Close()
+			statusW.Close()
+			return os.NewSyscallError("socketpair", err)
+		}
+		mountSock = os.NewFile(uintptr(pair[0]), "mount")
+		child := os.NewFile(uintptr(pair[1]), "mount")
+		defer mountSock.Close()
+		defer child.Close()
+		extra = append(extra, child)
+	}
 	if cg.Version() == cgroups.V2 {
 		// clone3 with CLONE_INTO_CGROUP: the child exists only inside the group.
 		dir, err := cg.OpenDir()
@@ -132,7 +166,7 @@ func (r *Runtime) start(c *Container) (retErr error) {
 		Stdin:       devNull,
 		Stdout:      logFile,
 		Stderr:      logFile,
-		ExtraFiles:  []*os.File{configR, statusW},
+		ExtraFiles:  extra,
 		SysProcAttr: attr,
 	}
 	err = cmd.Start()
@@ -166,6 +200,18 @@ func (r *Runtime) start(c *Container) (retErr error) {
 		Upper:    r.UpperDir(c.Name),
 		Work:     r.workDir(c.Name),
 		Hostname: c.Hostname,
+		UserNS:   c.UserNS,
+	}
+	if c.UserNS {
+		fd, err := r.mountForUserNS(c, &cfg, pid, logFile)
+		if err != nil {
+			return err
+		}
+		err = sendFD(mountSock, fd)
+		unix.Close(fd)
+		if err != nil {
+			return fmt.Errorf("pass the rootfs to the bootstrap: %w", err)
+		}
 	}
 	line, err := json.Marshal(cfg)
 	if err != nil {

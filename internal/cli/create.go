@@ -1,21 +1,25 @@
 package cli
 
 import (
+	"strconv"
+
 	"github.com/spf13/cobra"
 
+	"github.com/rt-lab/rt-lab/internal/usererr"
 	"github.com/rt-lab/rt-lab/network"
 	"github.com/rt-lab/rt-lab/runtime"
 )
 
 type createOptions struct {
 	name, hostname, subnet string
+	userns                 bool
 	limits                 limitFlags
 }
 
 func (a *App) newCreateCmd() *cobra.Command {
 	opts := &createOptions{}
 	cmd := &cobra.Command{
-		Use:     "create-container NAME [--ram MB | --memory SIZE] [--cpu PERCENT] [--pids N] [--hostname H] [--subnet CIDR]",
+		Use:     "create-container NAME [--ram MB | --memory SIZE] [--cpu PERCENT] [--pids N] [--hostname H] [--subnet CIDR] [--userns=false]",
 		Short:   a.P.T("CreateShort", nil),
 		Long:    a.P.T("CreateLong", nil),
 		Example: "  rt-lab create-container rumah-jakarta --hostname jakarta --ram 256 --cpu 50",
@@ -25,6 +29,15 @@ func (a *App) newCreateCmd() *cobra.Command {
 			opts.name = args[0]
 			if err := runtime.ValidateName(opts.name); err != nil {
 				return err
+			}
+			// RT_LAB_USERNS=false sets the default of --userns, so a whole
+			// lesson can run with houses that share the host's user namespace.
+			if v := a.Env("RT_LAB_USERNS"); v != "" && !cmd.Flags().Changed("userns") {
+				on, err := strconv.ParseBool(v)
+				if err != nil {
+					return usererr.New(usererr.Usage, "ErrUserNSEnv", "Value", v)
+				}
+				opts.userns = on
 			}
 			limits, err := parseLimitFlags(cmd.Flags(), &opts.limits)
 			if err != nil {
@@ -44,11 +57,12 @@ func (a *App) newCreateCmd() *cobra.Command {
 		"Default", runtime.DefaultPids))
 	f.StringVar(&opts.hostname, "hostname", "", a.P.T("FlagHostname", nil))
 	f.StringVar(&opts.subnet, "subnet", "", a.P.T("FlagSubnet", nil))
+	f.BoolVar(&opts.userns, "userns", true, a.P.T("FlagUserNS", nil))
 	return cmd
 }
 
 func (a *App) runCreate(opts *createOptions, limits limitValues) error {
-	create := runtime.CreateOptions{Name: opts.name, Hostname: opts.hostname, Subnet: opts.subnet}
+	create := runtime.CreateOptions{Name: opts.name, Hostname: opts.hostname, Subnet: opts.subnet, NoUserNS: !opts.userns}
 	if limits.memory != nil {
 		create.MemoryBytes = *limits.memory
 	}

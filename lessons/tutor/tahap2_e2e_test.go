@@ -2,8 +2,16 @@ package tutor
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/creack/pty"
 
 	"github.com/rt-lab/rt-lab/checker"
 	"github.com/rt-lab/rt-lab/lessons"
@@ -11,13 +19,9 @@ import (
 	"github.com/rt-lab/rt-lab/runtime"
 )
 
-// userStepChecks are the checks of tahap 2 that need houses with user
-// namespaces of their own, so they fail until the runtime makes them.
-var userStepChecks = map[string]bool{"user-mapped": true, "user-ranges-apart": true}
-
 // TestTahap2SolutionsPass runs every solution of tahap 2 against the real
-// runtime and grades each step. tahap 2 is still an outline, which `rt-lab
-// start` refuses, so the test runs the solutions and the checks itself.
+// runtime and grades each step right after it: every step passes, the user
+// step included, because every house has a user namespace of its own.
 func TestTahap2SolutionsPass(t *testing.T) {
 	requireRoot(t)
 	c := cli{t: t, bin: buildStaticRTLab(t), root: t.TempDir(), lang: "en"}
@@ -39,27 +43,95 @@ func TestTahap2SolutionsPass(t *testing.T) {
 		if err := runner.RunSolution(step.Solution, &out, &out); err != nil {
 			t.Fatalf("step %s: solution failed: %v\n%s", step.ID, err, out.String())
 		}
-		res := checker.GradeStep(env, step)
-		if res.Passed {
-			continue
-		}
-		if step.ID != "identitas-penghuni" {
+		if res := checker.GradeStep(env, step); !res.Passed {
 			t.Errorf("step %s did not pass:\n%s\nexpected: %s", step.ID, strings.Join(res.Evidence, "\n"), res.Expected)
-			continue
 		}
-		// NOTE: houses have no user namespace yet. Every other check of the
-		// user step must pass, and the user checks must fail for that reason.
+	}
+}
+
+// TestTahap2UserStepNeedsUserNS solves tahap 2 with houses that share the
+// host's user namespace (RT_LAB_USERNS=false): the user checks fail and say
+// why, and every other check passes.
+func TestTahap2UserStepNeedsUserNS(t *testing.T) {
+	requireRoot(t)
+	t.Setenv("RT_LAB_USERNS", "false")
+	c := cli{t: t, bin: buildStaticRTLab(t), root: t.TempDir(), lang: "en"}
+	c.resetOnCleanup()
+	stage, err := lessons.Find("tahap-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runner := &Runner{Exe: c.bin, Root: c.root, Lang: locales.EN, BaseEnv: cliEnv()}
+	t.Cleanup(func() { runner.Close() })
+	r, err := runtime.New(runtime.Options{Root: c.root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &checker.Env{Runtime: r, P: locales.For(locales.EN)}
+	userChecks := map[string]bool{"user-mapped": true, "user-ranges-apart": true}
+	for _, step := range stage.Steps {
+		var out bytes.Buffer
+		if err := runner.RunSolution(step.Solution, &out, &out); err != nil {
+			t.Fatalf("step %s: solution failed: %v\n%s", step.ID, err, out.String())
+		}
 		for _, check := range step.Checks {
 			got := checker.Run(env, check)
 			evidence := strings.Join(got.Evidence, "\n")
 			switch {
-			case !userStepChecks[check.Check] && !got.Passed:
+			case userChecks[check.Check] && (got.Passed || !strings.Contains(evidence, "shares the host's user namespace")):
+				t.Errorf("step %s: %s %v: passed %v, want a failure naming the shared user namespace:\n%s",
+					step.ID, check.Check, check.With, got.Passed, evidence)
+			case !userChecks[check.Check] && !got.Passed:
 				t.Errorf("step %s: %s %v failed:\n%s", step.ID, check.Check, check.With, evidence)
-			case userStepChecks[check.Check] && !strings.Contains(evidence, "shares the host's user namespace"):
-				t.Errorf("step %s: %s %v: evidence names no shared user namespace:\n%s",
-					step.ID, check.Check, check.With, evidence)
 			}
 		}
+	}
+}
+
+// TestStagesWithoutUserNSGiveFullMarks runs `rt-lab start --auto` for the
+// stages that need no user namespace with houses that share the host's
+// (RT_LAB_USERNS=false), and `rt-lab check` must still give full marks.
+func TestStagesWithoutUserNSGiveFullMarks(t *testing.T) {
+	requireRoot(t)
+	t.Setenv("RT_LAB_USERNS", "false")
+	bin := buildStaticRTLab(t)
+	for _, id := range []string{"tahap-1", "tahap-3", "tahap-4"} {
+		t.Run(id, func(t *testing.T) {
+			stage, err := lessons.Find(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := cli{t: t, bin: bin, root: t.TempDir(), lang: "en"}
+			c.removeBridgeOnCleanup()
+			c.resetOnCleanup()
+			stdout, stderr, code := c.run("start", id, "--auto")
+			if code != 0 {
+				t.Fatalf("start --auto: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+			}
+			stdout, stderr, code = c.run("check", id, "--format", "json")
+			var report checkJSON
+			if err := json.Unmarshal([]byte(stdout), &report); err != nil {
+				t.Fatalf("check: exit %d, output is not JSON: %v\n%s\n%s", code, err, stdout, stderr)
+			}
+			want := stage.MaxPoints()
+			if code != 0 || report.Score != want || report.Max != want || !report.Passed {
+				t.Errorf("check: exit %d, score %d/%d, passed %v; want %d/%d, passed\n%s",
+					code, report.Score, report.Max, report.Passed, want, want, stdout)
+			}
+			r, err := runtime.New(runtime.Options{Root: c.root})
+			if err != nil {
+				t.Fatal(err)
+			}
+			houses, err := r.List()
+			if err != nil || len(houses) == 0 {
+				t.Fatalf("list houses: %d, %v", len(houses), err)
+			}
+			for _, h := range houses {
+				if h.UserNS {
+					t.Errorf("house %s has a user namespace despite RT_LAB_USERNS=false", h.Name)
+				}
+			}
+		})
 	}
 }
 
@@ -94,4 +166,56 @@ func TestTahap2CommandsRun(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestRunContainerOnPTY enters a house with a user namespace from a terminal:
+// Ctrl-C stops the command in the foreground but not the shell or rt-lab, and
+// the shell's exit status is rt-lab's.
+func TestRunContainerOnPTY(t *testing.T) {
+	requireRoot(t)
+	c := cli{t: t, bin: buildStaticRTLab(t), root: t.TempDir(), lang: "en"}
+	c.resetOnCleanup()
+	if _, stderr, code := c.run("create-container", "rumah-tty"); code != 0 {
+		t.Fatalf("create: exit %d: %s", code, stderr)
+	}
+	cmd := exec.Command(c.bin, "--root", c.root, "--lang", c.lang, "run-container", "rumah-tty")
+	cmd.Env = append(cliEnv(), "TERM=dumb")
+	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 120})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ptmx.Close()
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	con := newConsole(t, ptmx)
+	con.expect("[rumah-tty]")
+	// A duration no other test uses, so pgrep finds this sleep only.
+	sleep := fmt.Sprintf("sleep %d", 100000+os.Getpid())
+	con.send("id -u; " + sleep + keyEnter)
+	con.expect("0\r\n")
+	// The shell runs sleep in the terminal's foreground; wait until it does.
+	for !strings.Contains(pgrepHouse(t, sleep), "sleep") {
+		time.Sleep(10 * time.Millisecond)
+	}
+	con.send(keyCtrlC)
+	// The shell is still there to answer.
+	con.send("echo after-$((6*7))" + keyEnter)
+	con.expect("after-42")
+	con.send("exit 3" + keyEnter)
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 3 {
+		t.Errorf("run-container: %v, want exit status 3\n%s", err, con.output())
+	}
+}
+
+// pgrepHouse lists the host processes whose command line contains text.
+func pgrepHouse(t *testing.T, text string) string {
+	t.Helper()
+	out, _ := exec.Command("pgrep", "-af", text).Output()
+	return string(out)
 }
