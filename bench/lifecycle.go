@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
@@ -31,7 +32,7 @@ func cliLifecycle(c rtlabCLI, name string) (create, run, del result, err error) 
 			c.run("delete-container", name, "--force", "--yes")
 		}
 	}()
-	create, err = c.run("create-container", name, "--ram", strconv.Itoa(benchRAMMiB), "--cpu", strconv.Itoa(benchCPUPercent))
+	create, err = c.run(c.createArgs(name)...)
 	if err != nil {
 		return
 	}
@@ -41,6 +42,13 @@ func cliLifecycle(c rtlabCLI, name string) (create, run, del result, err error) 
 	}
 	del, err = c.run("delete-container", name, "--force", "--yes")
 	return
+}
+
+// createArgs returns the create-container command line of house name with
+// the benchmark's limits.
+func (c rtlabCLI) createArgs(name string) []string {
+	args := []string{"create-container", name, "--ram", strconv.Itoa(benchRAMMiB), "--cpu", strconv.Itoa(benchCPUPercent)}
+	return append(args, c.createFlags...)
 }
 
 // apiPhases are the wall times of one lifecycle through the Go API.
@@ -168,8 +176,9 @@ func (rn *runcNetwork) runTrue(rb *runcBench) (_ time.Duration, retErr error) {
 
 // lifecycleResult holds the samples of the lifecycle benchmark.
 type lifecycleResult struct {
-	runc, runcNet                samples
+	runc, runcUserNS, runcNet    samples
 	cli, cliAlone, baseline      samples
+	cliNoUserNS                  samples // empty when rt-lab has no --userns flag
 	cliCreate, cliRun, cliDelete samples
 	api                          samples
 	apiCreate, apiStart, apiExec samples
@@ -181,8 +190,9 @@ type lifecycleResult struct {
 // benchmark.
 type lifecycleVariants struct {
 	cli, cliAlone, baseline rtlabCLI // baseline.bin is empty without -baseline
+	cliNoUserNS             rtlabCLI // bin is empty when rt-lab has no --userns flag
 	api                     *runtime.Runtime
-	runc                    *runcBench
+	runc, runcUserNS        *runcBench
 	runcNet                 *runcNetwork
 }
 
@@ -233,11 +243,19 @@ func (e *env) lifecycleVariants() (*lifecycleVariants, error) {
 		return nil, fmt.Errorf("network for runc: %w", err)
 	}
 	v := &lifecycleVariants{
-		cli:      rtlabCLI{bin: e.bin, root: withNeighbour},
-		cliAlone: rtlabCLI{bin: e.bin, root: alone},
-		api:      api,
-		runc:     e.runc,
-		runcNet:  rn,
+		cli:        rtlabCLI{bin: e.bin, root: withNeighbour},
+		cliAlone:   rtlabCLI{bin: e.bin, root: alone},
+		api:        api,
+		runc:       e.runc,
+		runcUserNS: e.runcUserNS,
+		runcNet:    rn,
+	}
+	if e.userNSFlag {
+		root, err := e.rootWithNeighbour("lifecycle-no-userns", e.bin)
+		if err != nil {
+			return nil, err
+		}
+		v.cliNoUserNS = rtlabCLI{bin: e.bin, root: root, createFlags: []string{"--userns=false"}}
 	}
 	if e.baseline != "" {
 		root, err := e.rootWithNeighbour("lifecycle-baseline", e.baseline)
@@ -256,6 +274,10 @@ func (res *lifecycleResult) measure(v *lifecycleVariants, name string) error {
 		return err
 	}
 	res.runc = samples{d}
+	if d, err = v.runcUserNS.runTrue(""); err != nil {
+		return fmt.Errorf("runc with a user namespace: %w", err)
+	}
+	res.runcUserNS = samples{d}
 	if d, err = v.runcNet.runTrue(v.runc); err != nil {
 		return fmt.Errorf("runc with network: %w", err)
 	}
@@ -272,6 +294,12 @@ func (res *lifecycleResult) measure(v *lifecycleVariants, name string) error {
 		return err
 	}
 	res.cliAlone = samples{create.wall + run.wall + del.wall}
+	if v.cliNoUserNS.bin != "" {
+		if create, run, del, err = cliLifecycle(v.cliNoUserNS, name); err != nil {
+			return err
+		}
+		res.cliNoUserNS = samples{create.wall + run.wall + del.wall}
+	}
 
 	p, err := apiLifecycle(v.api, name)
 	if err != nil {
@@ -294,6 +322,8 @@ func (res *lifecycleResult) measure(v *lifecycleVariants, name string) error {
 // add appends the samples of one round.
 func (res *lifecycleResult) add(round *lifecycleResult) {
 	res.runc = append(res.runc, round.runc...)
+	res.runcUserNS = append(res.runcUserNS, round.runcUserNS...)
+	res.cliNoUserNS = append(res.cliNoUserNS, round.cliNoUserNS...)
 	res.runcNet = append(res.runcNet, round.runcNet...)
 	res.cli = append(res.cli, round.cli...)
 	res.cliAlone = append(res.cliAlone, round.cliAlone...)
@@ -312,64 +342,102 @@ func (res *lifecycleResult) add(round *lifecycleResult) {
 
 // enterResult holds the samples of the enter benchmark.
 type enterResult struct {
-	runcExec, cli, api samples
+	runcExec, runcExecUserNS samples
+	cli, cliNoUserNS, api    samples
+}
+
+// enterTarget is one running container that the enter benchmark enters,
+// timed by run.
+type enterTarget struct {
+	samples *samples
+	run     func() (time.Duration, error)
 }
 
 // benchEnter measures running `true` in a house that already runs, against
-// `runc exec` in a runc container with busybox init as PID 1.
+// `runc exec` in a runc container with busybox init as PID 1, each with and
+// without a user namespace.
 func benchEnter(ctx context.Context, e *env) (*enterResult, error) {
-	root, err := newRoot(e.cl, e.tmp, "enter")
-	if err != nil {
-		return nil, err
-	}
-	cli := rtlabCLI{bin: e.bin, root: root}
-	const name = "rumah-masuk"
-	if _, err := cli.run("create-container", name, "--ram", strconv.Itoa(benchRAMMiB), "--cpu", strconv.Itoa(benchCPUPercent)); err != nil {
-		return nil, err
-	}
-	if _, err := cli.run("run-container", name, "--", "true"); err != nil {
-		return nil, err
-	}
-	r, err := runtime.New(runtime.Options{Root: root})
-	if err != nil {
-		return nil, err
-	}
-	id, err := e.runc.startInit()
-	if err != nil {
-		return nil, err
-	}
-	defer e.runc.remove(id)
-
 	res := &enterResult{}
+	targets, err := e.enterTargets(res)
+	if err != nil {
+		return nil, err
+	}
 	for i := 0; i <= e.runs; i++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		warm := i == 0
 		progress("enter round %d of %d", i, e.runs)
-		d, err := e.runc.runc("exec", id, "/bin/true")
-		if err != nil {
-			return nil, err
-		}
-		if !warm {
-			res.runcExec = append(res.runcExec, d)
-		}
-		run, err := cli.run("run-container", name, "--", "true")
-		if err != nil {
-			return nil, err
-		}
-		if !warm {
-			res.cli = append(res.cli, run.wall)
-		}
-		t := time.Now()
-		if err := execTrue(r, name); err != nil {
-			return nil, err
-		}
-		if !warm {
-			res.api = append(res.api, time.Since(t))
+		for _, t := range targets {
+			d, err := t.run()
+			if err != nil {
+				return nil, err
+			}
+			if i > 0 {
+				*t.samples = append(*t.samples, d)
+			}
 		}
 	}
 	return res, nil
+}
+
+// enterTargets starts the runc containers and rt-lab houses of the enter
+// benchmark. The runc containers are removed by the run's cleanup.
+func (e *env) enterTargets(res *enterResult) ([]enterTarget, error) {
+	var targets []enterTarget
+	for _, rb := range []struct {
+		bench   *runcBench
+		samples *samples
+	}{{e.runc, &res.runcExec}, {e.runcUserNS, &res.runcExecUserNS}} {
+		id, err := rb.bench.startInit()
+		if err != nil {
+			return nil, err
+		}
+		targets = append(targets, enterTarget{rb.samples, func() (time.Duration, error) {
+			return rb.bench.runc("exec", id, "/bin/true")
+		}})
+	}
+
+	houses := []struct {
+		root    string
+		flags   []string
+		samples *samples
+	}{{"enter", nil, &res.cli}}
+	if e.userNSFlag {
+		houses = append(houses, struct {
+			root    string
+			flags   []string
+			samples *samples
+		}{"enter-no-userns", []string{"--userns=false"}, &res.cliNoUserNS})
+	}
+	const name = "rumah-masuk"
+	for _, h := range houses {
+		root, err := newRoot(e.cl, e.tmp, h.root)
+		if err != nil {
+			return nil, err
+		}
+		cli := rtlabCLI{bin: e.bin, root: root, createFlags: h.flags}
+		if _, err := cli.run(cli.createArgs(name)...); err != nil {
+			return nil, err
+		}
+		if _, err := cli.run("run-container", name, "--", "true"); err != nil {
+			return nil, err
+		}
+		targets = append(targets, enterTarget{h.samples, func() (time.Duration, error) {
+			r, err := cli.run("run-container", name, "--", "true")
+			return r.wall, err
+		}})
+	}
+
+	r, err := runtime.New(runtime.Options{Root: filepath.Join(e.tmp, "enter")})
+	if err != nil {
+		return nil, err
+	}
+	targets = append(targets, enterTarget{&res.api, func() (time.Duration, error) {
+		t := time.Now()
+		err := execTrue(r, name)
+		return time.Since(t), err
+	}})
+	return targets, nil
 }
 
 // progress prints a status line on stderr.

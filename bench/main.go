@@ -1,8 +1,8 @@
 // Command bench measures rt-lab beside runc, the reference container runtime,
-// and prints a Markdown table of medians and ratios: the lifecycle of a
-// short-lived house, entering a running house, grading a finished lab, and
+// and prints Markdown tables of medians and ratios. It times the lifecycle of
+// a short-lived house, entering a running house, grading a finished lab, and
 // bringing up many houses on one bridge. It needs root, the static rt-lab
-// binary and runc; `sudo make bench` provides both and runs it.
+// binary and runc, and `sudo make bench` provides both and runs it.
 //
 // Every house, runc container, cgroup, veth pair and bridge it makes lives
 // under a new temporary folder, or is named after it, and is removed at the
@@ -44,7 +44,10 @@ type env struct {
 	bin      string // rt-lab binary under test
 	baseline string // optional second rt-lab binary to compare with
 	runs     int
-	runc     *runcBench
+	// runc runs containers with the namespaces of a house without a user
+	// namespace, and runcUserNS adds one.
+	runc, runcUserNS *runcBench
+	userNSFlag       bool // bin has create-container --userns
 }
 
 type options struct {
@@ -178,8 +181,14 @@ func runAll(ctx context.Context, cl *cleanups, opts options) (*report, error) {
 	if load1() > 1.5 {
 		progress("load average is %s: other work on the machine slows every variant", rep.machine.LoadStart)
 	}
-	e := &env{cl: cl, tmp: tmp, bin: bin, baseline: baseline, runs: opts.runs}
-	if e.runc, err = e.newRunc(runcBin); err != nil {
+	// Root in a runc container's user namespace is another user on the host,
+	// and must be able to pass through the run's folder to its bundle.
+	if err := os.Chmod(tmp, 0o711); err != nil {
+		return rep, err
+	}
+	e := &env{cl: cl, tmp: tmp, bin: bin, baseline: baseline, runs: opts.runs,
+		userNSFlag: supportsFlag(bin, "--userns")}
+	if err := e.newRunc(runcBin); err != nil {
 		return rep, err
 	}
 	for _, s := range opts.only {
@@ -229,35 +238,46 @@ func checkBinary(path string) (string, error) {
 	return abs, nil
 }
 
-// newRunc builds the runc bundle from the busybox base that rt-lab builds.
-func (e *env) newRunc(runcBin string) (*runcBench, error) {
+// runcIDBase is the first host uid and gid of the runc containers' user
+// namespace, far above the ranges rt-lab gives its houses.
+const runcIDBase = 1 << 30
+
+// newRunc builds the runc bundles, without and with a user namespace, from
+// the busybox base that rt-lab builds.
+func (e *env) newRunc(runcBin string) error {
 	root, err := newRoot(e.cl, e.tmp, "runc-base")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	cli := rtlabCLI{bin: e.bin, root: root}
+	if e.userNSFlag {
+		cli.createFlags = []string{"--userns=false"}
+	}
 	if _, err := cli.run("create-container", "dasar"); err != nil {
-		return nil, err
+		return err
 	}
 	r, err := runtime.New(runtime.Options{Root: root})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	c, err := r.Get("dasar")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	limits := cgroups.Limits{MemoryBytes: benchRAMMiB * runtime.MiB, CPUPercent: benchCPUPercent, Pids: runtime.DefaultPids}
 	group := "rt-lab-bench-" + strings.TrimPrefix(filepath.Base(e.tmp), "rt-lab-bench-")
-	rb, err := newRuncBench(e.cl, runcBin, filepath.Join(e.tmp, "runc"), group, r.BaseDir(c.Base), e.bin, limits)
+	base := r.BaseDir(c.Base)
+	if e.runc, err = newRuncBench(e.cl, runcBin, filepath.Join(e.tmp, "runc"), group, base, e.bin, limits, 0); err != nil {
+		return err
+	}
+	e.runcUserNS, err = newRuncBench(e.cl, runcBin, filepath.Join(e.tmp, "runc-userns"), group+"-userns", base, e.bin,
+		limits, runcIDBase)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	// The house only served to build the base; its bridge can go.
-	if _, err := cli.run("delete-container", "dasar", "--yes"); err != nil {
-		return nil, err
-	}
-	return rb, nil
+	_, err = cli.run("delete-container", "dasar", "--yes")
+	return err
 }
 
 // rootWithNeighbour makes a state folder with one stopped house, made by

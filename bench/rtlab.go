@@ -21,8 +21,16 @@ import (
 // rtlabCLI runs the built rt-lab binary on one state folder, as a student
 // types the commands.
 type rtlabCLI struct {
-	bin  string
-	root string
+	bin         string
+	root        string
+	createFlags []string // added to every create-container, such as --userns=false
+}
+
+// supportsFlag reports whether rt-lab binary bin's create-container help
+// lists flag, so that an older build is measured without it.
+func supportsFlag(bin, flag string) bool {
+	out, _ := exec.Command(bin, "--lang", "en", "create-container", "--help").CombinedOutput()
+	return bytes.Contains(out, []byte(flag))
 }
 
 // result is one command's wall time and the peak resident memory of the

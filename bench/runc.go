@@ -58,10 +58,18 @@ type specMount struct {
 
 type specLinux struct {
 	Namespaces    []specNamespace `json:"namespaces"`
+	UIDMappings   []specIDMapping `json:"uidMappings,omitempty"`
+	GIDMappings   []specIDMapping `json:"gidMappings,omitempty"`
 	CgroupsPath   string          `json:"cgroupsPath"`
 	Resources     specResources   `json:"resources"`
 	MaskedPaths   []string        `json:"maskedPaths"`
 	ReadonlyPaths []string        `json:"readonlyPaths"`
+}
+
+type specIDMapping struct {
+	ContainerID uint32 `json:"containerID"`
+	HostID      uint32 `json:"hostID"`
+	Size        uint32 `json:"size"`
 }
 
 type specNamespace struct {
@@ -116,7 +124,15 @@ type specOptions struct {
 	Limits      cgroups.Limits
 	Memsw       bool   // the kernel has memory.memsw.*: disable swap as rt-lab does
 	ToolsBinary string // host file bind-mounted read-only like rt-lab's house tools
+	// IDBase, when not 0, adds a user namespace that maps ids 0 to
+	// userNSSize-1 inside to IDBase and up on the host, as rt-lab does for
+	// every house unless it is created with --userns=false.
+	IDBase uint32
 }
+
+// userNSSize is the number of uids and gids a user namespace maps, as in
+// rt-lab's houses.
+const userNSSize = 65536
 
 // newSpec returns a configuration equivalent to an rt-lab house: new pid,
 // mount, uts, ipc and network namespaces, a cgroup with the same memory, CPU
@@ -153,6 +169,11 @@ func newSpec(o specOptions) runcSpec {
 			ReadonlyPaths: readonlyPaths,
 		},
 	}
+	if o.IDBase != 0 {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specNamespace{Type: "user"})
+		ids := []specIDMapping{{ContainerID: 0, HostID: o.IDBase, Size: userNSSize}}
+		s.Linux.UIDMappings, s.Linux.GIDMappings = ids, ids
+	}
 	if o.ToolsBinary != "" {
 		s.Mounts = append(s.Mounts, specMount{housetools.ToolsBinary, "bind", o.ToolsBinary,
 			[]string{"bind", "ro", "nosuid", "nodev"}})
@@ -183,13 +204,17 @@ type runcBench struct {
 	memsw       bool
 	toolsBinary string
 	limits      cgroups.Limits
+	idBase      uint32 // 0: no user namespace
 	seq         int
 }
 
 // newRuncBench prepares a bundle in dir whose rootfs is a copy of rt-lab's
 // busybox base folder, and registers the removal of every container and
 // cgroup it will make. cgroup names the parent group, unique to this run.
-func newRuncBench(cl *cleanups, bin, dir, cgroup, base, toolsBinary string, limits cgroups.Limits) (*runcBench, error) {
+// An idBase other than 0 gives every container a user namespace, and the
+// copy then belongs to idBase, root inside the containers.
+func newRuncBench(cl *cleanups, bin, dir, cgroup, base, toolsBinary string, limits cgroups.Limits,
+	idBase uint32) (*runcBench, error) {
 	rb := &runcBench{
 		bin:         bin,
 		state:       filepath.Join(dir, "state"),
@@ -198,9 +223,12 @@ func newRuncBench(cl *cleanups, bin, dir, cgroup, base, toolsBinary string, limi
 		memsw:       fileExists(filepath.Join(cgroups.DefaultBase, "memory", "memory.memsw.limit_in_bytes")),
 		toolsBinary: toolsBinary,
 		limits:      limits,
+		idBase:      idBase,
 	}
+	// Root in a user namespace is another user on the host, and must be able
+	// to reach the rootfs through these folders.
 	for _, d := range []string{rb.state, rb.bundle} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
+		if err := os.MkdirAll(d, 0o711); err != nil {
 			return nil, err
 		}
 	}
@@ -208,6 +236,12 @@ func newRuncBench(cl *cleanups, bin, dir, cgroup, base, toolsBinary string, limi
 	rootfs := filepath.Join(rb.bundle, "rootfs")
 	if out, err := exec.Command("cp", "-a", base, rootfs).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("copy base %s to %s: %w\n%s", base, rootfs, err, out)
+	}
+	if idBase != 0 {
+		owner := fmt.Sprintf("%d:%d", idBase, idBase)
+		if out, err := exec.Command("chown", "-R", "--no-dereference", owner, rootfs).CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("chown %s to %s: %w\n%s", rootfs, owner, err, out)
+		}
 	}
 	return rb, nil
 }
@@ -228,7 +262,7 @@ func (rb *runcBench) writeSpec(id string, args []string, netns string) error {
 	s := newSpec(specOptions{
 		Args: args, Hostname: id, NetnsPath: netns,
 		CgroupsPath: "/" + rb.cgroup + "/" + id,
-		Limits:      rb.limits, Memsw: rb.memsw, ToolsBinary: rb.toolsBinary,
+		Limits:      rb.limits, Memsw: rb.memsw, ToolsBinary: rb.toolsBinary, IDBase: rb.idBase,
 	})
 	data, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
