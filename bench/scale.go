@@ -27,7 +27,7 @@ type scaleResult struct {
 	// house's processes, and of its cgroup's memory usage.
 	pss, cgroupUsage float64
 	// Host view per house, in bytes: the drop of MemAvailable, and the growth
-	// of kernel memory (Slab, Percpu, KernelStack, PageTables), while the
+	// of kernel memory (SUnreclaim, Percpu, KernelStack, PageTables), while the
 	// houses run (see hostMemory). Other processes on the machine change
 	// both, so these are rough.
 	memAvailable, kernel float64
@@ -38,8 +38,11 @@ type scaleResult struct {
 }
 
 // kernelFields are the /proc/meminfo fields that grow with namespaces,
-// mounts, veth pairs and cgroups, which no process's PSS includes.
-var kernelFields = []string{"Slab", "Percpu", "KernelStack", "PageTables"}
+// mounts, veth pairs and cgroups, which no process's PSS includes. Only the
+// unreclaimable slab counts: the reclaimable part is mostly dentry and inode
+// caches, which grow with every scan of /proc and which the kernel frees
+// under memory pressure, as it frees page cache.
+var kernelFields = []string{"SUnreclaim", "Percpu", "KernelStack", "PageTables"}
 
 // benchScale brings up n houses on one bridge with the CLI, pings the next
 // house from each, measures memory and disk, and deletes them again.
