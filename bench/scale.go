@@ -27,10 +27,11 @@ type scaleResult struct {
 	// house's processes, and of its cgroup's memory usage.
 	pss, cgroupUsage float64
 	// Host view per house, in bytes: the drop of MemAvailable, and the growth
-	// of kernel memory (SUnreclaim, Percpu, KernelStack, PageTables), while the
-	// houses run (see hostMemory). Other processes on the machine change
-	// both, so these are rough.
+	// of unreclaimable kernel memory (SUnreclaim and Percpu) while the houses
+	// run (see hostMemory), plus the page tables of the house's processes.
+	// Other processes on the machine change the first two, so they are rough.
 	memAvailable, kernel float64
+	pageTables           float64
 	// Disk per house in bytes: the median allocated size of the house
 	// folder, without the shared base, and the base's own size.
 	disk, base float64
@@ -38,11 +39,13 @@ type scaleResult struct {
 }
 
 // kernelFields are the /proc/meminfo fields that grow with namespaces,
-// mounts, veth pairs and cgroups, which no process's PSS includes. Only the
-// unreclaimable slab counts: the reclaimable part is mostly dentry and inode
-// caches, which grow with every scan of /proc and which the kernel frees
-// under memory pressure, as it frees page cache.
-var kernelFields = []string{"SUnreclaim", "Percpu", "KernelStack", "PageTables"}
+// mounts, veth pairs and cgroups, which no process's PSS includes. The
+// reclaimable slab (dentry and inode caches) is left out, because the kernel
+// frees it under memory pressure as it frees page cache. KernelStack and
+// PageTables are left out too, because other processes on the machine
+// change them far more than the houses do, and the houses' own page tables
+// are read from /proc/PID/status instead.
+var kernelFields = []string{"SUnreclaim", "Percpu"}
 
 // benchScale brings up n houses on one bridge with the CLI, pings the next
 // house from each, measures memory and disk, and deletes them again.
@@ -119,7 +122,7 @@ func (res *scaleResult) hostMemory(before, up, after map[string]int64) {
 	n := float64(res.n)
 	base := func(field string) float64 { return float64(before[field]+after[field]) / 2 }
 	res.memAvailable = (base("MemAvailable") - float64(up["MemAvailable"])) * 1024 / n
-	res.kernel = 0
+	res.kernel = res.pageTables
 	for _, f := range kernelFields {
 		res.kernel += (float64(up[f]) - base(f)) * 1024 / n
 	}
@@ -128,7 +131,7 @@ func (res *scaleResult) hostMemory(before, up, after map[string]int64) {
 // measureHouses reads the memory of every running house from /proc and its
 // cgroup, and the disk use of its folder.
 func (res *scaleResult) measureHouses(r *runtime.Runtime, names []string) error {
-	var pss, usage int64
+	var pss, pte, usage int64
 	var disks []int64
 	for _, name := range names {
 		cg, err := r.Cgroup(name)
@@ -145,6 +148,7 @@ func (res *scaleResult) measureHouses(r *runtime.Runtime, names []string) error 
 				return err
 			}
 			pss += p
+			pte += pageTablesOf(pid)
 		}
 		st, err := cg.Stats()
 		if err != nil {
@@ -158,6 +162,7 @@ func (res *scaleResult) measureHouses(r *runtime.Runtime, names []string) error 
 		disks = append(disks, d)
 	}
 	res.pss = float64(pss) / float64(len(names))
+	res.pageTables = float64(pte) / float64(len(names))
 	res.cgroupUsage = float64(usage) / float64(len(names))
 	res.disk = float64(median(disks))
 	c, err := r.Get(names[0])
@@ -216,6 +221,25 @@ func pssOf(pid int) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no Pss line in /proc/%d/smaps_rollup", pid)
+}
+
+// pageTablesOf returns the size of process pid's page tables in bytes, the
+// VmPTE line of /proc/PID/status, or 0 when the process is gone.
+func pageTablesOf(pid int) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmPTE:"); ok {
+			f := strings.Fields(rest)
+			if len(f) > 0 {
+				kb, _ := strconv.ParseInt(f[0], 10, 64)
+				return kb * 1024
+			}
+		}
+	}
+	return 0
 }
 
 // diskUsage returns the space allocated to the files under dir, as du(1)
