@@ -52,9 +52,9 @@ LDFLAGS := -X github.com/rt-lab/rt-lab/runtime.Version=$(VERSION)
 GO = $(or $(shell bash scripts/find-go.sh),go)
 # The gofmt of the toolchain that builds, which may be the one GOTOOLCHAIN fetched.
 GOFMT = $(shell $(GO) env GOROOT)/bin/gofmt
-# The crash test builds a fault-injection binary with go, which the VM has not
-# got; it runs on the host in the same make test.
-VM_SKIP ?= ^TestCrashAfterEveryStep$$
+# The crash tests build a fault-injection binary with go, which the VM has not
+# got; they run on the host in the same make test.
+VM_SKIP ?= ^(TestCrashAfterEveryStep|TestDeleteCrashNeverSharesAddress)$$
 VMTEST = GO='$(GO)' timeout --kill-after=1m $(VM_TOTAL_TIMEOUT) \
 	$(GO) run ./vmtest -timeout $(VM_TIMEOUT) -skip '$(VM_SKIP)' $(VM_PACKAGES)
 

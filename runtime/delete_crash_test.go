@@ -31,10 +31,8 @@ func TestDeleteCrashNeverSharesAddress(t *testing.T) {
 		}
 		r.RemoveBridge(true)
 	})
-	// The cgroup v2 VM has no Go toolchain; the host runs this test.
-	if _, err := exec.LookPath("go"); err != nil {
-		t.Skipf("building the fault-injection binary needs the go command: %v", err)
-	}
+	// The cgroup v2 VM has no Go toolchain, so make test-vm leaves this test
+	// out (VM_SKIP in the Makefile); the host runs it.
 	bin := filepath.Join(t.TempDir(), "rt-lab")
 	build := exec.Command("go", "build", "-tags", "faultinject", "-o", bin, "github.com/rt-lab/rt-lab/cmd/rt-lab")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
