@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -82,10 +83,18 @@ func (c cli) run(args ...string) (string, string, int) {
 }
 
 // resetOnCleanup demolishes the lesson houses when the test ends, pass or fail.
+// resetOnCleanup resets the lessons when the test ends and then demolishes
+// any house that no lesson owns, such as one a test built by hand.
 func (c cli) resetOnCleanup() {
 	c.t.Cleanup(func() {
 		if _, stderr, code := c.run("reset", "--yes"); code != 0 {
 			c.t.Errorf("rt-lab reset --yes: exit %d\n%s", code, stderr)
+		}
+		entries, _ := os.ReadDir(filepath.Join(c.root, "containers"))
+		for _, e := range entries {
+			if _, stderr, code := c.run("delete-container", e.Name(), "--force", "--yes"); code != 0 {
+				c.t.Errorf("rt-lab delete-container %s --force: exit %d\n%s", e.Name(), code, stderr)
+			}
 		}
 	})
 }
