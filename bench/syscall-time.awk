@@ -4,7 +4,9 @@
 # the stack, such as the Go runtime's idle threads, are left out.
 # Output: total ms, number of calls, "syscall <- package.function".
 function flush() {
-	if (dur > 0 && fn != "") {
+	# perf trace prints a wrapped-around duration (about 1.8e13 ms) for some
+	# calls that began before it attached; those are dropped.
+	if (dur > 0 && dur < 1e7 && fn != "") {
 		key = call " <- " fn
 		total[key] += dur
 		count[key]++
