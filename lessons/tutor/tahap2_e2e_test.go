@@ -14,6 +14,7 @@ import (
 	"github.com/creack/pty"
 
 	"github.com/rt-lab/rt-lab/checker"
+	"github.com/rt-lab/rt-lab/internal/procfs"
 	"github.com/rt-lab/rt-lab/lessons"
 	"github.com/rt-lab/rt-lab/locales"
 	"github.com/rt-lab/rt-lab/runtime"
@@ -198,7 +199,10 @@ func TestRunContainerOnPTY(t *testing.T) {
 	con.send("id -u; " + sleep + keyEnter)
 	con.expect("0\r\n")
 	// The shell runs sleep in the terminal's foreground; wait until it does.
-	for !strings.Contains(pgrepHouse(t, sleep), "sleep") {
+	for try := 0; !strings.Contains(pgrepHouse(t, sleep), "sleep"); try++ {
+		if try == 3000 {
+			t.Fatalf("%s never started in the house:\n%s", sleep, con.output())
+		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	con.send(keyCtrlC)
@@ -216,6 +220,18 @@ func TestRunContainerOnPTY(t *testing.T) {
 // pgrepHouse lists the host processes whose command line contains text.
 func pgrepHouse(t *testing.T, text string) string {
 	t.Helper()
-	out, _ := exec.Command("pgrep", "-af", text).Output()
-	return string(out)
+	// /proc itself rather than pgrep -a, which busybox's pgrep (the only one in
+	// the cgroup v2 VM) lacks.
+	pids, err := procfs.PIDs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found []string
+	for _, pid := range pids {
+		args, err := procfs.Cmdline(pid)
+		if err == nil && strings.Contains(strings.Join(args, " "), text) {
+			found = append(found, fmt.Sprintf("%d %s", pid, strings.Join(args, " ")))
+		}
+	}
+	return strings.Join(found, "\n")
 }
