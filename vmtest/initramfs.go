@@ -25,6 +25,7 @@ const (
 type initramfsSpec struct {
 	init     string // host path of the init binary (vmtest/init)
 	busybox  string // host path of a static busybox
+	rtlab    string // host path of the static rt-lab binary, or ""
 	test     string // host path of the static test binary
 	testdata string // host path of the package's testdata folder, or ""
 	kernel   kernel
@@ -81,6 +82,11 @@ func addInitramfs(c *cpioWriter, spec initramfsSpec) error {
 	added := map[string]bool{}
 	for _, program := range spec.programs {
 		if err := addHostProgram(c, program, added); err != nil {
+			return err
+		}
+	}
+	if spec.rtlab != "" {
+		if err := addHostFile(c, strings.TrimPrefix(vminit.RTLabBinary, "/"), spec.rtlab); err != nil {
 			return err
 		}
 	}

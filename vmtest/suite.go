@@ -17,6 +17,9 @@ import (
 // initPackage is the init of the virtual machine.
 const initPackage = "github.com/rt-lab/rt-lab/vmtest/init"
 
+// rtlabPackage is the rt-lab command, built once for the tests that run it.
+const rtlabPackage = "github.com/rt-lab/rt-lab/cmd/rt-lab"
+
 // goPackage is the part of `go list -json` that vmtest uses.
 type goPackage struct {
 	ImportPath   string
@@ -40,6 +43,7 @@ type suite struct {
 	busybox  string
 	work     string
 	init     string
+	rtlab    string   // static rt-lab binary for the tests that run rt-lab
 	modules  []string // loaded by the init, in order
 	autoload []string // loaded on demand by modprobe
 	packages []testPackage
@@ -73,6 +77,12 @@ func prepare(opts *options, k kernel, busybox string) (*suite, error) {
 
 func (s *suite) build() error {
 	if err := goCommand("build", "-trimpath", "-o", s.init, initPackage); err != nil {
+		return err
+	}
+	// The VM has no go command, so tests that build rt-lab use this one
+	// (testutil.BuildRTLab reads RT_LAB_TEST_BINARY).
+	s.rtlab = filepath.Join(s.work, "rt-lab")
+	if err := goCommand("build", "-trimpath", "-o", s.rtlab, rtlabPackage); err != nil {
 		return err
 	}
 	pkgs, err := listPackages(s.opts.packages)
@@ -204,7 +214,7 @@ func (s *suite) runPackage(pkg testPackage) (*resultCounter, bool) {
 	consoleLog := filepath.Join(s.work, name+".console.log")
 	counter := &resultCounter{w: os.Stdout}
 	err := writeInitramfs(initrd, initramfsSpec{
-		init: s.init, busybox: s.busybox, test: pkg.binary, testdata: pkg.testdata,
+		init: s.init, busybox: s.busybox, rtlab: s.rtlab, test: pkg.binary, testdata: pkg.testdata,
 		kernel: s.kernel, modules: s.modules, autoload: s.autoload, programs: splitList(s.opts.programs),
 	})
 	if err != nil {

@@ -13,7 +13,8 @@ import (
 // run the binary as nobody.
 //
 // The build is static (CGO_ENABLED=0), as make builds it: houses bind-mount the
-// binary as their in-house tools and have no dynamic loader.
+// binary as their in-house tools and have no dynamic loader. When
+// RT_LAB_TEST_BINARY names a binary, it is copied instead of built.
 func BuildRTLab(t testing.TB, worldReadable bool) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -28,6 +29,18 @@ func BuildRTLab(t testing.TB, worldReadable bool) string {
 		}
 	}
 	bin := filepath.Join(dir, "rt-lab")
+	// The cgroup v2 VM of make test-vm has no go command; its init names a
+	// binary built on the host.
+	if prebuilt := os.Getenv("RT_LAB_TEST_BINARY"); prebuilt != "" {
+		data, err := os.ReadFile(prebuilt)
+		if err != nil {
+			t.Fatalf("RT_LAB_TEST_BINARY: %v", err)
+		}
+		if err := os.WriteFile(bin, data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return bin
+	}
 	cmd := exec.Command("go", "build", "-o", bin, "github.com/rt-lab/rt-lab/cmd/rt-lab")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {

@@ -102,6 +102,7 @@ var testEnv = []string{
 	// Root tests fail instead of skipping, and the cgroup v2 check runs.
 	"RT_LAB_REQUIRE_ROOT=1",
 	"RT_LAB_EXPECT_CGROUP2=1",
+	"RT_LAB_TEST_BINARY=" + RTLabBinary,
 }
 
 func buildEnv() []string {

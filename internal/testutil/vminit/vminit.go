@@ -14,6 +14,11 @@ import (
 // ConfigPath is the path of the Config in the initramfs.
 const ConfigPath = "/etc/vmtest/config.json"
 
+// RTLabBinary is where the initramfs holds a static rt-lab binary built on the
+// host. The VM has no go command, so testutil.BuildRTLab uses this one; the
+// init names it in RT_LAB_TEST_BINARY.
+const RTLabBinary = "/usr/local/bin/rt-lab"
+
 // TestOutput is the serial port that carries the test binary's output. The kernel
 // console is on ttyS0, so kernel messages never mix with the test output.
 const TestOutput = "/dev/ttyS1"
