@@ -12,17 +12,7 @@ import (
 // TestNetChecksOnRuntimeHouses grades two houses that the runtime built and
 // connected, one of them running a TCP server, with every network check.
 func TestNetChecksOnRuntimeHouses(t *testing.T) {
-	// Registered before newRuntimeEnv, so it runs after the houses are
-	// deleted and removes a bridge that outlived them.
-	var env *Env
-	t.Cleanup(func() {
-		if env != nil {
-			if err := env.Runtime.RemoveBridge(true); err != nil {
-				t.Errorf("cleanup: remove bridge: %v", err)
-			}
-		}
-	})
-	env = newRuntimeEnv(t)
+	env := newRuntimeEnv(t)
 	r := env.Runtime
 
 	subnet, err := network.FreeSubnet(t.TempDir())

@@ -23,12 +23,17 @@ func newRuntimeEnv(t *testing.T) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// One cleanup, registered after t.TempDir, so it runs before the folder is
+	// removed: a later one would make the root's lock file again.
 	t.Cleanup(func() {
 		cs, _ := r.List()
 		for _, c := range cs {
 			if err := r.Delete(c.Name, true); err != nil {
 				t.Errorf("cleanup: delete %s: %v", c.Name, err)
 			}
+		}
+		if err := r.RemoveBridge(true); err != nil {
+			t.Errorf("cleanup: remove bridge: %v", err)
 		}
 	})
 	return &Env{Runtime: r, P: locales.For(locales.EN)}
