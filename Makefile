@@ -53,8 +53,11 @@ GO = $(or $(shell bash scripts/find-go.sh),go)
 # The gofmt of the toolchain that builds, which may be the one GOTOOLCHAIN fetched.
 GOFMT = $(shell $(GO) env GOROOT)/bin/gofmt
 # The crash tests build a fault-injection binary with go, which the VM has not
-# got; they run on the host in the same make test.
-VM_SKIP ?= ^(TestCrashAfterEveryStep|TestDeleteCrashNeverSharesAddress)$$
+# got; they run on the host in the same make test. Under qemu's software
+# emulation a house's own start uses up a 25 % CPU quota, so the check that
+# tahap 3's throttling step fails before burn-cpu cannot hold there; the host
+# runs that test.
+VM_SKIP ?= ^(TestCrashAfterEveryStep|TestDeleteCrashNeverSharesAddress|TestTahap3NeedsTheExperiments)$$
 VMTEST = GO='$(GO)' timeout --kill-after=1m $(VM_TOTAL_TIMEOUT) \
 	$(GO) run ./vmtest -timeout $(VM_TIMEOUT) -skip '$(VM_SKIP)' $(VM_PACKAGES)
 
