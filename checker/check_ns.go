@@ -61,10 +61,9 @@ func checkHostname(env *Env, with map[string]string) Result {
 	return Result{Evidence: ev, Expected: expected}
 }
 
-// utsHostname returns the hostname that process pid sees. Namespaces belong to
-// threads (setns(2)), so a locked goroutine joins pid's UTS namespace and exits
-// without UnlockOSThread: the Go runtime then ends that thread instead of reusing
-// it for goroutines that expect the host's namespace.
+// utsHostname returns the hostname in the UTS namespace of process pid.
+// Namespaces belong to threads (setns(2)), so a locked goroutine joins that
+// namespace, reads the name and joins its own namespace again before it unlocks.
 func utsHostname(pid int) (string, error) {
 	type result struct {
 		name string
