@@ -82,6 +82,12 @@ func (r *Runtime) allocateIDRange() (uint32, error) {
 			used[c.IDBase] = true
 		}
 	}
+	return firstFreeIDRange(used)
+}
+
+// firstFreeIDRange returns the first host id of the smallest range not in used,
+// which holds the first ids of the ranges taken.
+func firstFreeIDRange(used map[uint32]bool) (uint32, error) {
 	for k := uint32(0); k < maxIDRanges; k++ {
 		base := idRangeFirst + k*idRangeSize
 		if !used[base] {

@@ -1,14 +1,17 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 
+	"github.com/rt-lab/rt-lab/internal/testutil"
 	"github.com/rt-lab/rt-lab/internal/usererr"
 )
 
@@ -201,5 +204,68 @@ func TestNoUserNSHouse(t *testing.T) {
 	}
 	if uid, _ := ownerOf(t, filepath.Join(r.UpperDir(c.Name), "etc", "motd")); uid != 0 {
 		t.Errorf("motd is owned by %d, want 0", uid)
+	}
+}
+
+// TestUserNSDisabled runs checkUserNSSupport in a child process inside a new
+// user namespace whose user.max_user_namespaces is 0, so the host's own setting
+// is never touched. The child also confirms that the kernel then refuses a
+// nested user namespace, the failure the error stands in for.
+func TestUserNSDisabled(t *testing.T) {
+	if os.Getenv("RT_LAB_TEST_USERNS_OFF_CHILD") == "1" {
+		if err := os.WriteFile("/proc/sys/user/max_user_namespaces", []byte("0\n"), 0); err != nil {
+			fmt.Println("write:", err)
+			os.Exit(3)
+		}
+		if err := syscall.Unshare(syscall.CLONE_NEWUSER); err == nil {
+			fmt.Println("unshare of a user namespace worked with the limit at 0")
+			os.Exit(3)
+		}
+		var ue *usererr.Error
+		if err := checkUserNSSupport(); !errors.As(err, &ue) {
+			fmt.Printf("checkUserNSSupport: %v\n", err)
+			os.Exit(3)
+		}
+		fmt.Println(ue.ID)
+		os.Exit(0)
+	}
+	testutil.RequireRoot(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestUserNSDisabled$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "RT_LAB_TEST_USERNS_OFF_CHILD=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags:  syscall.CLONE_NEWUSER,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}},
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	if got := strings.TrimSpace(string(out)); !strings.HasPrefix(got, "ErrUserNSDisabled") {
+		t.Fatalf("child printed %q, want ErrUserNSDisabled", got)
+	}
+	if err := checkUserNSSupport(); err != nil {
+		t.Fatalf("the host's own setting changed: %v", err)
+	}
+}
+
+func TestUserNSRangesFull(t *testing.T) {
+	used := map[uint32]bool{}
+	for k := uint32(0); k < maxIDRanges; k++ {
+		used[idRangeFirst+k*idRangeSize] = true
+	}
+	_, err := firstFreeIDRange(used)
+	var ue *usererr.Error
+	if !errors.As(err, &ue) || ue.ID != "ErrUserNSRangesFull" {
+		t.Fatalf("all ranges taken: got %v, want ErrUserNSRangesFull", err)
+	}
+	for _, want := range []string{"65534", "--userns=false"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("message %q does not name %q", err, want)
+		}
+	}
+	delete(used, idRangeFirst+7*idRangeSize)
+	if got, err := firstFreeIDRange(used); err != nil || got != idRangeFirst+7*idRangeSize {
+		t.Fatalf("one range free: got %d, %v; want %d", got, err, idRangeFirst+7*idRangeSize)
 	}
 }
