@@ -210,7 +210,7 @@ func TestNoUserNSHouse(t *testing.T) {
 // TestUserNSDisabled runs checkUserNSSupport in a child process inside a new
 // user namespace whose user.max_user_namespaces is 0, so the host's own setting
 // is never touched. The child also confirms that the kernel then refuses a
-// nested user namespace, the failure the error stands in for.
+// nested user namespace, which is the failure the error reports.
 func TestUserNSDisabled(t *testing.T) {
 	if os.Getenv("RT_LAB_TEST_USERNS_OFF_CHILD") == "1" {
 		if err := os.WriteFile("/proc/sys/user/max_user_namespaces", []byte("0\n"), 0); err != nil {
@@ -221,12 +221,12 @@ func TestUserNSDisabled(t *testing.T) {
 			fmt.Println("unshare of a user namespace worked with the limit at 0")
 			os.Exit(3)
 		}
-		var ue *usererr.Error
-		if err := checkUserNSSupport(); !errors.As(err, &ue) {
+		var userErr *usererr.Error
+		if err := checkUserNSSupport(); !errors.As(err, &userErr) {
 			fmt.Printf("checkUserNSSupport: %v\n", err)
 			os.Exit(3)
 		}
-		fmt.Println(ue.ID)
+		fmt.Println(userErr.ID)
 		os.Exit(0)
 	}
 	testutil.RequireRoot(t)
@@ -255,8 +255,8 @@ func TestUserNSRangesFull(t *testing.T) {
 		used[idRangeFirst+k*idRangeSize] = true
 	}
 	_, err := firstFreeIDRange(used)
-	var ue *usererr.Error
-	if !errors.As(err, &ue) || ue.ID != "ErrUserNSRangesFull" {
+	var userErr *usererr.Error
+	if !errors.As(err, &userErr) || userErr.ID != "ErrUserNSRangesFull" {
 		t.Fatalf("all ranges taken: got %v, want ErrUserNSRangesFull", err)
 	}
 	for _, want := range []string{"65534", "--userns=false"} {
@@ -265,7 +265,11 @@ func TestUserNSRangesFull(t *testing.T) {
 		}
 	}
 	delete(used, idRangeFirst+7*idRangeSize)
-	if got, err := firstFreeIDRange(used); err != nil || got != idRangeFirst+7*idRangeSize {
-		t.Fatalf("one range free: got %d, %v; want %d", got, err, idRangeFirst+7*idRangeSize)
+	got, err := firstFreeIDRange(used)
+	if err != nil {
+		t.Fatalf("one range free: %v", err)
+	}
+	if want := uint32(idRangeFirst + 7*idRangeSize); got != want {
+		t.Fatalf("one range free: got %d, want %d", got, want)
 	}
 }
