@@ -68,6 +68,9 @@ type enterConfig struct {
 	Env  []string `json:"env"`
 	Dir  string   `json:"dir"`
 	TTY  bool     `json:"tty"`
+	// NewSession: stdin is a pseudo-terminal made for the command, to become
+	// the controlling terminal of a new session.
+	NewSession bool `json:"new_session"`
 }
 
 func isEnterHelper() bool {
@@ -95,6 +98,14 @@ func enter(status *os.File) (int, string) {
 	var cfg enterConfig
 	if err := json.Unmarshal(data, &cfg); err != nil || len(cfg.Args) == 0 {
 		return ExitNotExecutable, fmt.Sprintf("edecode config: %v", err)
+	}
+	if cfg.NewSession {
+		if _, err := unix.Setsid(); err != nil {
+			return ExitNotExecutable, "esetsid: " + err.Error()
+		}
+		if err := unix.IoctlSetInt(0, unix.TIOCSCTTY, 0); err != nil {
+			return ExitNotExecutable, "eset controlling terminal: " + err.Error()
+		}
 	}
 	if cfg.TTY {
 		// A background process group gets SIGTTOU from tcsetpgrp(3), so it is

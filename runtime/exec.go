@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -27,6 +28,11 @@ type Process struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	TTY    bool // Stdin is the user's terminal: give the process the foreground
+
+	// newSession is set when Stdin, Stdout and Stderr are the slave end of a
+	// pseudo-terminal made for the command. It then becomes the controlling
+	// terminal of a new session.
+	newSession bool
 }
 
 // Exit statuses of Exec for a command that could not run, as in POSIX shells.
@@ -109,6 +115,13 @@ func (r *Runtime) Exec(name string, p Process) (int, error) {
 		cgroupFD = int(dir.Fd())
 	}
 
+	if p.TTY {
+		rl := r.useHousePTY(c, &p)
+		if rl != nil {
+			defer rl.stop()
+		}
+	}
+
 	args := p.Args
 	if len(args) == 0 {
 		args = []string{"/bin/sh"}
@@ -150,7 +163,7 @@ func (r *Runtime) Exec(name string, p Process) (int, error) {
 		}
 		if c.UserNS {
 			h, err := startHelper(busybox, nsFiles, cgroupFD,
-				enterConfig{Args: args, Env: env, Dir: "/root", TTY: p.TTY}, p)
+				enterConfig{Args: args, Env: env, Dir: "/root", TTY: p.TTY, NewSession: p.newSession}, p)
 			done <- started{helper: h, err: err}
 			return
 		}
@@ -240,7 +253,10 @@ func startInNamespaces(fds []int, cgroupFD int, args, env []string, p Process) (
 	cmd := &exec.Cmd{Path: path, Args: args, Env: env, Dir: "/root",
 		Stdin: p.Stdin, Stdout: p.Stdout, Stderr: p.Stderr}
 	cmd.SysProcAttr = &syscall.SysProcAttr{}
-	if p.TTY {
+	switch {
+	case p.newSession:
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	case p.TTY:
 		// The process gets its own process group in the terminal's foreground, so
 		// job control and Ctrl-C work in the house's shell.
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Foreground: true, Ctty: 0}
@@ -336,4 +352,34 @@ func reclaimTerminal() {
 	signal.Ignore(syscall.SIGTTOU)
 	defer signal.Reset(syscall.SIGTTOU)
 	unix.IoctlSetPointerInt(int(os.Stdin.Fd()), unix.TIOCSPGRP, unix.Getpgrp())
+}
+
+// useHousePTY gives p a new pseudo-terminal of house c in place of the user's
+// terminal and starts copying between the two; see pty_linux.go. When the
+// house has no usable /dev/pts/ptmx, p keeps the user's terminal, and the
+// returned relay is nil.
+func (r *Runtime) useHousePTY(c *Container, p *Process) *relay {
+	in, ok := p.Stdin.(*os.File)
+	if !ok {
+		return nil
+	}
+	var owner uint32
+	if c.UserNS {
+		owner = c.IDBase
+	}
+	pty, err := openHousePTY(c.PID, c.PIDStart, owner)
+	if err != nil {
+		slog.Debug("no pseudo-terminal in the house, sharing the user's terminal", "name", c.Name, "err", err)
+		return nil
+	}
+	rl, err := startRelay(pty, in, p.Stdout)
+	if err != nil {
+		slog.Debug("cannot relay the user's terminal, sharing it", "name", c.Name, "err", err)
+		pty.master.Close()
+		pty.slave.Close()
+		return nil
+	}
+	p.Stdin, p.Stdout, p.Stderr = pty.slave, pty.slave, pty.slave
+	p.TTY, p.newSession = false, true
+	return rl
 }
