@@ -4,18 +4,23 @@
 // Catalogs are YAML files named AREA.LANG.yaml (for example cli.en.yaml), each a
 // map from message id to a text/template string. Every id and every template field
 // must exist in both languages; TestCatalogsMatch enforces it.
+//
+// The YAML files are the source of truth, but the binary does not parse them.
+// `go generate ./locales` turns them into catalog_gen.go, and
+// TestGeneratedCatalogCurrent fails while that file is out of date. A printer
+// loads only the messages of its own language into go-i18n, when it is first
+// requested.
 package locales
 
+//go:generate go run ./internal/gencatalog
+
 import (
-	"embed"
 	"fmt"
-	"io/fs"
 	"sort"
 	"strings"
 	"sync"
 
 	"github.com/nicksnyder/go-i18n/v2/i18n"
-	"go.yaml.in/yaml/v3"
 	"golang.org/x/text/language"
 )
 
@@ -31,38 +36,35 @@ const (
 // Langs lists the supported languages in their display order.
 var Langs = []Lang{ID, EN}
 
-//go:embed *.yaml
-var catalogFS embed.FS
+// message is one entry of a generated catalog: an id and its text/template
+// source.
+type message struct {
+	ID   string
+	Text string
+}
 
-var (
-	loadOnce sync.Once
-	bundle   *i18n.Bundle
-	loadErr  error
-)
-
-func load() (*i18n.Bundle, error) {
-	loadOnce.Do(func() {
-		b := i18n.NewBundle(language.Indonesian)
-		b.RegisterUnmarshalFunc("yaml", yaml.Unmarshal)
-		files, err := fs.Glob(catalogFS, "*.yaml")
-		if err != nil {
-			loadErr = err
-			return
-		}
-		for _, name := range files {
-			data, err := catalogFS.ReadFile(name)
-			if err != nil {
-				loadErr = err
-				return
-			}
-			if _, err := b.ParseMessageFileBytes(data, name); err != nil {
-				loadErr = fmt.Errorf("parse catalog %s: %w", name, err)
-				return
-			}
-		}
-		bundle = b
-	})
-	return bundle, loadErr
+// newLocalizer builds a go-i18n bundle that contains only the messages of lang,
+// and a localizer for it.
+func newLocalizer(lang Lang) (*i18n.Localizer, error) {
+	tag := language.Indonesian
+	if lang == EN {
+		tag = language.English
+	}
+	msgs := catalogMessages(lang)
+	if len(msgs) == 0 {
+		return nil, fmt.Errorf("no messages for language %q in catalog_gen.go", lang)
+	}
+	all := make([]i18n.Message, len(msgs))
+	ptrs := make([]*i18n.Message, len(msgs))
+	for i, m := range msgs {
+		all[i] = i18n.Message{ID: m.ID, Other: m.Text}
+		ptrs[i] = &all[i]
+	}
+	b := i18n.NewBundle(tag)
+	if err := b.AddMessages(tag, ptrs...); err != nil {
+		return nil, err
+	}
+	return i18n.NewLocalizer(b, string(lang)), nil
 }
 
 // ParseLang maps a flag value or a locale name such as "id_ID.UTF-8" or "en-GB"
@@ -97,15 +99,14 @@ func For(lang Lang) *Printer {
 	if p, ok := printers.Load(lang); ok {
 		return p.(*Printer)
 	}
-	b, err := load()
+	loc, err := newLocalizer(lang)
 	if err != nil {
-		// The catalogs are embedded, so this only happens in a broken build;
+		// The catalogs are compiled in, so this only happens in a broken build;
 		// TestCatalogsLoad catches it.
 		panic(err)
 	}
-	p := &Printer{Lang: lang, loc: i18n.NewLocalizer(b, string(lang))}
-	printers.Store(lang, p)
-	return p
+	p, _ := printers.LoadOrStore(lang, &Printer{Lang: lang, loc: loc})
+	return p.(*Printer)
 }
 
 // T renders message id with the template fields in data. A missing id renders as
@@ -132,29 +133,14 @@ func Fields(kv ...any) map[string]any {
 	return m
 }
 
-// Catalog returns the raw id -> template map of one language, for tests and for
-// `lessons validate`.
+// Catalog returns the raw id -> template map of one language, for tests that
+// check the catalogs. It reads the generated catalog, which is what the
+// printers render, and returns an empty map for an unknown language.
 func Catalog(lang Lang) (map[string]string, error) {
-	files, err := fs.Glob(catalogFS, "*."+string(lang)+".yaml")
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]string{}
-	for _, name := range files {
-		data, err := catalogFS.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		var m map[string]string
-		if err := yaml.Unmarshal(data, &m); err != nil {
-			return nil, fmt.Errorf("parse catalog %s: %w", name, err)
-		}
-		for k, v := range m {
-			if _, dup := out[k]; dup {
-				return nil, fmt.Errorf("catalog %s: message id %q defined twice", name, k)
-			}
-			out[k] = v
-		}
+	msgs := catalogMessages(lang)
+	out := make(map[string]string, len(msgs))
+	for _, m := range msgs {
+		out[m.ID] = m.Text
 	}
 	return out, nil
 }
