@@ -13,8 +13,20 @@ import (
 
 func TestCatalogsLoad(t *testing.T) {
 	for _, lang := range Langs {
-		if _, err := newLocalizer(lang); err != nil {
+		if _, err := newPrinter(lang); err != nil {
 			t.Errorf("%s: %v", lang, err)
+		}
+	}
+}
+
+// TestCatalogSortedByID guards the binary search in Printer.T.
+func TestCatalogSortedByID(t *testing.T) {
+	for _, lang := range Langs {
+		msgs := catalogMessages(lang)
+		for i := 1; i < len(msgs); i++ {
+			if msgs[i-1].ID >= msgs[i].ID {
+				t.Errorf("%s catalog: %q comes before %q", lang, msgs[i-1].ID, msgs[i].ID)
+			}
 		}
 	}
 }
