@@ -114,3 +114,27 @@ func TestRenderConcurrent(t *testing.T) {
 		t.Errorf("concurrent render returned %q", got)
 	}
 }
+
+// TestPlainTextMatchesGoI18n guards the shortcut in Printer.T: go-i18n must
+// render every catalog text without template actions as the text itself.
+func TestPlainTextMatchesGoI18n(t *testing.T) {
+	for _, lang := range Langs {
+		p := For(lang)
+		plain := 0
+		for _, m := range catalogMessages(lang) {
+			if strings.Contains(m.Text, "{{") {
+				continue
+			}
+			plain++
+			if got := p.localize(m.ID, m.Text, map[string]any{"Name": "h1"}); got != m.Text {
+				t.Errorf("%s %s: go-i18n renders %q, want the text unchanged %q", lang, m.ID, got, m.Text)
+			}
+			if got := p.Tf(m.ID, "Name", "h1"); got != m.Text {
+				t.Errorf("%s %s: T renders %q, want the text unchanged %q", lang, m.ID, got, m.Text)
+			}
+		}
+		if plain == 0 {
+			t.Errorf("%s catalog has no text without template actions, so this test checks nothing", lang)
+		}
+	}
+}
