@@ -1,15 +1,49 @@
 package locales
 
 import (
+	"bytes"
+	"os"
 	"regexp"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/rt-lab/rt-lab/locales/internal/catalogyaml"
 )
 
 func TestCatalogsLoad(t *testing.T) {
-	if _, err := load(); err != nil {
-		t.Fatal(err)
+	for _, lang := range Langs {
+		if _, err := newPrinter(lang); err != nil {
+			t.Errorf("%s: %v", lang, err)
+		}
+	}
+}
+
+// TestCatalogSortedByID guards the binary search in Printer.T.
+func TestCatalogSortedByID(t *testing.T) {
+	for _, lang := range Langs {
+		msgs := catalogMessages(lang)
+		for i := 1; i < len(msgs); i++ {
+			if msgs[i-1].ID >= msgs[i].ID {
+				t.Errorf("%s catalog: %q comes before %q", lang, msgs[i-1].ID, msgs[i].ID)
+			}
+		}
+	}
+}
+
+// TestGeneratedCatalogCurrent fails when a YAML catalog was edited without
+// running the generator, because the binary renders catalog_gen.go only.
+func TestGeneratedCatalogCurrent(t *testing.T) {
+	want, err := catalogyaml.Source(os.DirFS("."))
+	if err != nil {
+		t.Fatalf("read the YAML catalogs: %v", err)
+	}
+	got, err := os.ReadFile("catalog_gen.go")
+	if err != nil {
+		t.Fatalf("%v; run `go generate ./locales` from the module root", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("locales/catalog_gen.go is out of date with locales/*.yaml; run `go generate ./locales` from the module root and commit the result")
 	}
 }
 

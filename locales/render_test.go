@@ -1,7 +1,9 @@
 package locales
 
 import (
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -45,6 +47,94 @@ func TestEveryMessageRenders(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// testPrinter returns a printer of English over messages, which must be
+// sorted by id.
+func testPrinter(t *testing.T, messages []message) *Printer {
+	t.Helper()
+	p, err := newPrinter(EN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.messages = messages
+	return p
+}
+
+func TestRenderBrokenTemplateShowsID(t *testing.T) {
+	p := testPrinter(t, []message{{"Broken", "house {{.Name"}, {"Fine", "house {{.Name}}"}})
+	if got := p.Tf("Broken", "Name", "h1"); got != "Broken" {
+		t.Errorf("message with a broken template renders %q, want its id", got)
+	}
+	if got := p.Tf("Fine", "Name", "h1"); got != "house h1" {
+		t.Errorf("Fine renders %q, want %q", got, "house h1")
+	}
+}
+
+func TestRenderKeepsParsedTemplate(t *testing.T) {
+	src := "house {{.Name}} is kept in the template cache"
+	p := testPrinter(t, []message{{"Kept", src}})
+	if got := p.Tf("Kept", "Name", "h1"); got != "house h1 is kept in the template cache" {
+		t.Fatalf("first render = %q", got)
+	}
+	first, ok := parsedTemplates.parsed.Load(templateKey{src: src})
+	if !ok {
+		t.Fatal("the parsed template is not in the cache after the first render")
+	}
+	if got := p.Tf("Kept", "Name", "h2"); got != "house h2 is kept in the template cache" {
+		t.Errorf("second render = %q", got)
+	}
+	second, _ := parsedTemplates.parsed.Load(templateKey{src: src})
+	if first != second {
+		t.Error("the second render parsed the template again")
+	}
+}
+
+// TestRenderConcurrent is meant for go test -race, because For returns one
+// shared printer per language to every goroutine.
+func TestRenderConcurrent(t *testing.T) {
+	p := testPrinter(t, []message{{"Greet", "hello {{.Name}}"}})
+	var wg sync.WaitGroup
+	errs := make(chan string, 16)
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			name := fmt.Sprintf("h%d", i)
+			if got := p.Tf("Greet", "Name", name); got != "hello "+name {
+				errs <- got
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for got := range errs {
+		t.Errorf("concurrent render returned %q", got)
+	}
+}
+
+// TestPlainTextMatchesGoI18n guards the shortcut in Printer.T: go-i18n must
+// render every catalog text without template actions as the text itself.
+func TestPlainTextMatchesGoI18n(t *testing.T) {
+	for _, lang := range Langs {
+		p := For(lang)
+		plain := 0
+		for _, m := range catalogMessages(lang) {
+			if strings.Contains(m.Text, "{{") {
+				continue
+			}
+			plain++
+			if got := p.localize(m.ID, m.Text, map[string]any{"Name": "h1"}); got != m.Text {
+				t.Errorf("%s %s: go-i18n renders %q, want the text unchanged %q", lang, m.ID, got, m.Text)
+			}
+			if got := p.Tf(m.ID, "Name", "h1"); got != m.Text {
+				t.Errorf("%s %s: T renders %q, want the text unchanged %q", lang, m.ID, got, m.Text)
+			}
+		}
+		if plain == 0 {
+			t.Errorf("%s catalog has no text without template actions, so this test checks nothing", lang)
 		}
 	}
 }
