@@ -192,11 +192,11 @@ func checkOwnProc(env *Env, with map[string]string) Result {
 		return Result{Evidence: append(ev, p.Tf("CheckProcError", "Error", err.Error())), Expected: expected}
 	}
 
-	mounts, err := readMounts(h.PID)
+	mounts, err := procfs.Mounts(h.PID)
 	if err != nil {
 		return procErr(err)
 	}
-	m, ok := topMount(mounts, "/proc")
+	m, ok := procfs.TopMount(mounts, "/proc")
 	if !ok {
 		ev = append(ev, p.Tf("CheckIsoNoProcMount", "Name", name))
 		return Result{Evidence: ev, Expected: expected}
@@ -249,33 +249,6 @@ func readStatFile(path string) (procfs.Stat, error) {
 		return procfs.Stat{}, fmt.Errorf("parse %s starttime: %w", path, err)
 	}
 	return procfs.Stat{Comm: string(data[open+1 : closing]), StartTime: start}, nil
-}
-
-// readMounts reads /proc/PID/mountinfo: the mounts of pid's mount namespace,
-// with mount points as seen from pid's root.
-func readMounts(pid int) ([]mount, error) {
-	path := fmt.Sprintf("%s/%d/mountinfo", procfs.Root, pid)
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	mounts, err := parseMountinfo(f)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	return mounts, nil
-}
-
-// topMount returns the mount at point. When several are stacked there, the last
-// line is the one on top.
-func topMount(mounts []mount, point string) (mount, bool) {
-	for i := len(mounts) - 1; i >= 0; i-- {
-		if mounts[i].MountPoint == point {
-			return mounts[i], true
-		}
-	}
-	return mount{}, false
 }
 
 // checkFilePrivate checks that path exists inside house name, and exists

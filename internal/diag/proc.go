@@ -325,11 +325,9 @@ func (s *snapshot) rootMount(pid int) (procfs.Mount, error) {
 	if err != nil {
 		return procfs.Mount{}, err
 	}
-	for i := len(mounts) - 1; i >= 0; i-- {
-		if mounts[i].MountPoint == "/" {
-			s.roots[pid] = mounts[i]
-			return mounts[i], nil
-		}
+	if m, ok := procfs.TopMount(mounts, "/"); ok {
+		s.roots[pid] = m
+		return m, nil
 	}
 	return procfs.Mount{}, fmt.Errorf("%s has no mount at /", s.reader.path(pid, "mountinfo"))
 }
