@@ -160,7 +160,7 @@ func TestPIDIsolatedAllowsNestedNamespace(t *testing.T) {
 	}
 	// No deadline: the nested sleep appears, or go test's -timeout ends the test.
 	for found := false; !found; time.Sleep(10 * time.Millisecond) {
-		pids, _ := numericEntries(fmt.Sprintf("/proc/%d/root/proc", a))
+		pids, _ := procfs.ListPIDs(fmt.Sprintf("/proc/%d/root/proc", a))
 		for _, pid := range pids {
 			var st unix.Stat_t
 			err := unix.Stat(fmt.Sprintf("/proc/%d/root/proc/%d/ns/pid", a, pid), &st)
