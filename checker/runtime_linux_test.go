@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rt-lab/rt-lab/internal/testutil"
+	"github.com/rt-lab/rt-lab/internal/testutil/rttest"
 	"github.com/rt-lab/rt-lab/locales"
 	"github.com/rt-lab/rt-lab/runtime"
 )
@@ -19,23 +20,7 @@ import (
 func newRuntimeEnv(t *testing.T) *Env {
 	t.Helper()
 	testutil.RequireRoot(t)
-	r, err := runtime.New(runtime.Options{Root: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// One cleanup, registered after t.TempDir, so it runs before the folder is
-	// removed: a later one would make the root's lock file again.
-	t.Cleanup(func() {
-		cs, _ := r.List()
-		for _, c := range cs {
-			if err := r.Delete(c.Name, true); err != nil {
-				t.Errorf("cleanup: delete %s: %v", c.Name, err)
-			}
-		}
-		if err := r.RemoveBridge(true); err != nil {
-			t.Errorf("cleanup: remove bridge: %v", err)
-		}
-	})
+	r := rttest.NewRuntime(t, t.TempDir())
 	return &Env{Runtime: r, P: locales.For(locales.EN)}
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/rt-lab/rt-lab/internal/report"
 	"github.com/rt-lab/rt-lab/internal/report/browsertest"
 	"github.com/rt-lab/rt-lab/internal/testutil"
+	"github.com/rt-lab/rt-lab/internal/testutil/rttest"
 	"github.com/rt-lab/rt-lab/lessons"
 	"github.com/rt-lab/rt-lab/lessons/tutor"
 	"github.com/rt-lab/rt-lab/runtime"
@@ -173,18 +174,7 @@ func TestCheckReportOnRealHouses(t *testing.T) {
 	stage := firstStage(t, lessons.StatusReady)
 	root := t.TempDir()
 	env := map[string]string{"RT_LAB_ROOT": root, "RT_LAB_LANG": "en"}
-	r, err := runtime.New(runtime.Options{Root: root})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cs, _ := r.List()
-		for _, c := range cs {
-			if err := r.Delete(c.Name, true); err != nil {
-				t.Errorf("cleanup: delete %s: %v", c.Name, err)
-			}
-		}
-	})
+	r := rttest.NewRuntime(t, root)
 	if err := SaveSettings(root, Settings{Student: "Siti"}); err != nil {
 		t.Fatal(err)
 	}
@@ -353,18 +343,7 @@ func cgroupVersionOf(t *testing.T, dir string) string {
 func newTestRuntime(t *testing.T) (*runtime.Runtime, string) {
 	t.Helper()
 	root := t.TempDir()
-	r, err := runtime.New(runtime.Options{Root: root})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cs, _ := r.List()
-		for _, c := range cs {
-			if err := r.Delete(c.Name, true); err != nil {
-				t.Errorf("cleanup: delete %s: %v", c.Name, err)
-			}
-		}
-	})
+	r := rttest.NewRuntime(t, root)
 	return r, root
 }
 

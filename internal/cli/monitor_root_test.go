@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/rt-lab/rt-lab/internal/testutil"
+	"github.com/rt-lab/rt-lab/internal/testutil/rttest"
 	"github.com/rt-lab/rt-lab/runtime"
 )
 
@@ -22,18 +23,7 @@ func newMonitorRoot(t *testing.T) (*runtime.Runtime, map[string]string) {
 	t.Helper()
 	testutil.RequireRoot(t)
 	root := t.TempDir()
-	r, err := runtime.New(runtime.Options{Root: root})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cs, _ := r.List()
-		for _, c := range cs {
-			if err := r.Delete(c.Name, true); err != nil {
-				t.Errorf("cleanup: delete %s: %v", c.Name, err)
-			}
-		}
-	})
+	r := rttest.NewRuntime(t, root)
 	return r, map[string]string{"RT_LAB_ROOT": root, "RT_LAB_LANG": "en"}
 }
 
