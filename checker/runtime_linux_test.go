@@ -1,10 +1,8 @@
 package checker
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -36,33 +34,11 @@ func createAndStart(t *testing.T, r *runtime.Runtime, name, hostname string) *ru
 	return c
 }
 
-// editState rewrites the pid and pid_start fields of name's state.json and
-// restores the original file when the test ends, before the houses are deleted,
-// so Delete never acts on a PID the test made up.
+// editState rewrites the pid and pid_start fields of name's state.json until
+// the test ends (see rttest.EditState).
 func editState(t *testing.T, r *runtime.Runtime, name string, pid int, start uint64) {
 	t.Helper()
-	path := filepath.Join(r.ContainerDir(name), "state.json")
-	orig, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := os.WriteFile(path, orig, 0o644); err != nil {
-			t.Errorf("restore %s: %v", path, err)
-		}
-	})
-	var state map[string]any
-	if err := json.Unmarshal(orig, &state); err != nil {
-		t.Fatal(err)
-	}
-	state["pid"], state["pid_start"] = pid, start
-	data, err := json.Marshal(state)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	rttest.EditState(t, r, name, map[string]any{"pid": pid, "pid_start": start})
 }
 
 func TestRuntimeHouseAllChecksPass(t *testing.T) {

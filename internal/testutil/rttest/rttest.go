@@ -1,8 +1,11 @@
-// Package rttest opens real rt-lab runtimes for tests. It imports runtime, so
+// Package rttest opens real rt-lab runtimes for tests and edits their records.
 // the tests inside package runtime cannot use it.
 package rttest
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/rt-lab/rt-lab/runtime"
@@ -31,4 +34,36 @@ func NewRuntime(t testing.TB, root string) *runtime.Runtime {
 		}
 	})
 	return r
+}
+
+// EditState sets fields of house name's state.json, such as "pid" and
+// "pid_start", and puts the original file back when the test ends. Call it
+// after NewRuntime, so that the file is back before the houses are deleted
+// (cleanups run last first) and Delete never acts on a record the test made up.
+func EditState(t testing.TB, r *runtime.Runtime, name string, fields map[string]any) {
+	t.Helper()
+	path := filepath.Join(r.ContainerDir(name), "state.json")
+	orig, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := os.WriteFile(path, orig, 0o644); err != nil {
+			t.Errorf("restore %s: %v", path, err)
+		}
+	})
+	var state map[string]any
+	if err := json.Unmarshal(orig, &state); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range fields {
+		state[k] = v
+	}
+	data, err := json.Marshal(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
