@@ -1,5 +1,5 @@
 // Package rttest opens real rt-lab runtimes for tests and edits their records.
-// the tests inside package runtime cannot use it.
+// It imports runtime, so the tests inside package runtime cannot use it.
 package rttest
 
 import (
