@@ -321,15 +321,7 @@ func userHouse(t *testing.T, r *runtime.Runtime, name string, hostID int) int {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan struct{})
-	go func() {
-		cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-	})
+	exited := killOnCleanup(t, cmd)
 	pid := cmd.Process.Pid
 	for {
 		if st, err := procfs.ReadStat(pid); err == nil && st.Comm == "init" {
