@@ -141,6 +141,29 @@ func (c cli) runtime() *runtime.Runtime {
 	return r
 }
 
+// startOnPTY starts rt-lab with the test's root and language on a 40x120
+// pseudo-terminal, with env added to the test's environment, and returns the
+// command and a console on the terminal. When the test ends, the terminal is
+// closed, and rt-lab is killed unless the test has waited for it.
+func (c cli) startOnPTY(env []string, args ...string) (*exec.Cmd, *console) {
+	c.t.Helper()
+	full := append([]string{"--root", c.root, "--lang", c.lang}, args...)
+	cmd := exec.Command(c.bin, full...)
+	cmd.Env = append(cliEnv(), env...)
+	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 120})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.t.Cleanup(func() {
+		ptmx.Close()
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	return cmd, newConsole(c.t, ptmx)
+}
+
 // mustRun runs rt-lab, stops the test unless it exits 0, and returns stdout.
 func (c cli) mustRun(args ...string) string {
 	c.t.Helper()
@@ -313,20 +336,7 @@ func TestStartInteractiveOnPTY(t *testing.T) {
 	c := cli{t: t, bin: buildRTLab(t), root: t.TempDir(), lang: "en"}
 	c.resetOnCleanup()
 
-	cmd := exec.Command(c.bin, "--root", c.root, "--lang", c.lang, "start", "tahap-1")
-	cmd.Env = append(cliEnv(), "SHELL=/bin/sh", "TERM=xterm")
-	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 120})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ptmx.Close()
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
-	con := newConsole(t, ptmx)
+	cmd, con := c.startOnPTY([]string{"SHELL=/bin/sh", "TERM=xterm"}, "start", "tahap-1")
 	const last = "Quit (your progress is saved)"
 
 	con.expect("Build the first house")

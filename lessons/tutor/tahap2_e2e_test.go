@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
-
 	"github.com/rt-lab/rt-lab/checker"
 	"github.com/rt-lab/rt-lab/internal/procfs"
 	"github.com/rt-lab/rt-lab/lessons"
@@ -144,20 +142,7 @@ func TestRunContainerOnPTY(t *testing.T) {
 	if _, stderr, code := c.run("create-container", "rumah-tty"); code != 0 {
 		t.Fatalf("create: exit %d: %s", code, stderr)
 	}
-	cmd := exec.Command(c.bin, "--root", c.root, "--lang", c.lang, "run-container", "rumah-tty")
-	cmd.Env = append(cliEnv(), "TERM=dumb")
-	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 120})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ptmx.Close()
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
-	con := newConsole(t, ptmx)
+	cmd, con := c.startOnPTY([]string{"TERM=dumb"}, "run-container", "rumah-tty")
 	con.expect("[rumah-tty]")
 	// A duration no other test uses, so pgrep finds this sleep only.
 	sleep := fmt.Sprintf("sleep %d", 100000+os.Getpid())
@@ -175,7 +160,7 @@ func TestRunContainerOnPTY(t *testing.T) {
 	con.send("echo after-$((6*7))" + keyEnter)
 	con.expect("after-42")
 	con.send("exit 3" + keyEnter)
-	err = cmd.Wait()
+	err := cmd.Wait()
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() != 3 {
 		t.Errorf("run-container: %v, want exit status 3\n%s", err, con.output())
