@@ -44,12 +44,7 @@ func newHandGroup(t *testing.T) *handGroup {
 	} else {
 		// The mount point of each controller's hierarchy comes from mountinfo:
 		// cpu shares one with cpuacct on some hosts and not on others.
-		f, err := os.Open("/proc/self/mountinfo")
-		if err != nil {
-			t.Fatal(err)
-		}
-		mounts, err := parseMountinfo(f)
-		f.Close()
+		mounts, err := procfs.Mounts(os.Getpid())
 		if err != nil {
 			t.Fatal(err)
 		}

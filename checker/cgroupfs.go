@@ -54,7 +54,7 @@ func parseProcCgroup(data string) ([]cgroupLine, error) {
 // of /proc/PID/cgroup and the checker's mounts. A v1 hierarchy that lists the
 // controller wins; otherwise the cgroup2 hierarchy serves it when its
 // cgroup.controllers file lists it (read through readFile, for tests).
-func resolveCgroups(lines []cgroupLine, mounts []mount, want []string,
+func resolveCgroups(lines []cgroupLine, mounts []procfs.Mount, want []string,
 	readFile func(string) ([]byte, error)) cgroupView {
 	v := cgroupView{Dirs: map[string]string{}, V2: map[string]bool{}}
 	var unified string
@@ -102,12 +102,7 @@ func readCgroupView(pid int) (cgroupView, error) {
 	if err != nil {
 		return cgroupView{}, err
 	}
-	f, err := os.Open(procfs.Root + "/self/mountinfo")
-	if err != nil {
-		return cgroupView{}, err
-	}
-	defer f.Close()
-	mounts, err := parseMountinfo(f)
+	mounts, err := procfs.Mounts(os.Getpid())
 	if err != nil {
 		return cgroupView{}, err
 	}

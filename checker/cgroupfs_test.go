@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/rt-lab/rt-lab/internal/procfs"
 )
 
 const hybridProcCgroup = `12:pids:/rt-lab-1a2b/rumah
@@ -14,9 +16,9 @@ const hybridProcCgroup = `12:pids:/rt-lab-1a2b/rumah
 0::/user.slice
 `
 
-func testMounts(t *testing.T, text string) []mount {
+func testMounts(t *testing.T, text string) []procfs.Mount {
 	t.Helper()
-	m, err := parseMountinfo(strings.NewReader(text))
+	m, err := procfs.ParseMountinfo(strings.NewReader(text))
 	if err != nil {
 		t.Fatal(err)
 	}

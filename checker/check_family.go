@@ -2,7 +2,6 @@ package checker
 
 import (
 	"fmt"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -111,7 +110,7 @@ func checkPsShowsFamily(env *Env, with map[string]string) Result {
 		return Result{Evidence: append(ev, p.Tf("CheckProcError", "Error", err.Error())), Expected: expected}
 	}
 	procDir := fmt.Sprintf("%s/%d/root/proc", procfs.Root, h.PID)
-	inside, err := numericEntries(procDir)
+	inside, err := procfs.ListPIDs(procDir)
 	if err != nil {
 		return Result{Evidence: append(ev, p.Tf("CheckProcDirError", "Path", procDir, "Error", err.Error())),
 			Expected: expected}
@@ -139,22 +138,6 @@ func checkPsShowsFamily(env *Env, with map[string]string) Result {
 		return Result{Passed: true, Evidence: ev}
 	}
 	return Result{Evidence: ev, Expected: expected}
-}
-
-// numericEntries lists the numeric names in dir, sorted: the PIDs a proc mount shows.
-func numericEntries(dir string) ([]int, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	var pids []int
-	for _, e := range entries {
-		if n, err := strconv.Atoi(e.Name()); err == nil && n > 0 {
-			pids = append(pids, n)
-		}
-	}
-	slices.Sort(pids)
-	return pids, nil
 }
 
 func innerPIDs(members []member) []int {

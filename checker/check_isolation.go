@@ -111,7 +111,7 @@ func checkPIDIsolated(env *Env, with map[string]string) Result {
 // sees another family.
 func foreignProcesses(h *house) (listed []int, strangers []string, err error) {
 	dir := fmt.Sprintf("%s/%d/root/proc", procfs.Root, h.PID)
-	listed, err = numericEntries(dir)
+	listed, err = procfs.ListPIDs(dir)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -192,11 +192,11 @@ func checkOwnProc(env *Env, with map[string]string) Result {
 		return Result{Evidence: append(ev, p.Tf("CheckProcError", "Error", err.Error())), Expected: expected}
 	}
 
-	mounts, err := readMounts(h.PID)
+	mounts, err := procfs.Mounts(h.PID)
 	if err != nil {
 		return procErr(err)
 	}
-	m, ok := topMount(mounts, "/proc")
+	m, ok := procfs.TopMount(mounts, "/proc")
 	if !ok {
 		ev = append(ev, p.Tf("CheckIsoNoProcMount", "Name", name))
 		return Result{Evidence: ev, Expected: expected}
@@ -212,7 +212,7 @@ func checkOwnProc(env *Env, with map[string]string) Result {
 		return procErr(err)
 	}
 	path := fmt.Sprintf("%s/%d/root/proc/1/stat", procfs.Root, h.PID)
-	inside, err := readStatFile(path)
+	inside, err := procfs.ReadStatFile(path)
 	if err != nil {
 		ev = append(ev, p.Tf("CheckProcDirError", "Path", path, "Error", err.Error()))
 		return Result{Evidence: ev, Expected: expected}
@@ -225,57 +225,6 @@ func checkOwnProc(env *Env, with map[string]string) Result {
 	}
 	ev = append(ev, p.Tf("CheckIsoProcOwnNS", "NS", nsLabel("pid", h.PIDNS)))
 	return Result{Passed: true, Evidence: ev}
-}
-
-// readStatFile reads the comm and start time of a /proc/PID/stat file at path,
-// which may belong to a proc mount other than procfs.Root.
-func readStatFile(path string) (procfs.Stat, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return procfs.Stat{}, err
-	}
-	open := strings.IndexByte(string(data), '(')
-	closing := strings.LastIndexByte(string(data), ')')
-	if open < 0 || closing < open {
-		return procfs.Stat{}, fmt.Errorf("parse %s: no comm field", path)
-	}
-	// The fields after comm start with field 3, so field 22 (starttime) is rest[19].
-	rest := strings.Fields(string(data[closing+1:]))
-	if len(rest) < 20 {
-		return procfs.Stat{}, fmt.Errorf("parse %s: %d fields", path, len(rest)+2)
-	}
-	start, err := strconv.ParseUint(rest[19], 10, 64)
-	if err != nil {
-		return procfs.Stat{}, fmt.Errorf("parse %s starttime: %w", path, err)
-	}
-	return procfs.Stat{Comm: string(data[open+1 : closing]), StartTime: start}, nil
-}
-
-// readMounts reads /proc/PID/mountinfo: the mounts of pid's mount namespace,
-// with mount points as seen from pid's root.
-func readMounts(pid int) ([]mount, error) {
-	path := fmt.Sprintf("%s/%d/mountinfo", procfs.Root, pid)
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	mounts, err := parseMountinfo(f)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	return mounts, nil
-}
-
-// topMount returns the mount at point. When several are stacked there, the last
-// line is the one on top.
-func topMount(mounts []mount, point string) (mount, bool) {
-	for i := len(mounts) - 1; i >= 0; i-- {
-		if mounts[i].MountPoint == point {
-			return mounts[i], true
-		}
-	}
-	return mount{}, false
 }
 
 // checkFilePrivate checks that path exists inside house name, and exists

@@ -160,7 +160,7 @@ func TestPIDIsolatedAllowsNestedNamespace(t *testing.T) {
 	}
 	// No deadline: the nested sleep appears, or go test's -timeout ends the test.
 	for found := false; !found; time.Sleep(10 * time.Millisecond) {
-		pids, _ := numericEntries(fmt.Sprintf("/proc/%d/root/proc", a))
+		pids, _ := procfs.ListPIDs(fmt.Sprintf("/proc/%d/root/proc", a))
 		for _, pid := range pids {
 			var st unix.Stat_t
 			err := unix.Stat(fmt.Sprintf("/proc/%d/root/proc/%d/ns/pid", a, pid), &st)
@@ -321,15 +321,7 @@ func userHouse(t *testing.T, r *runtime.Runtime, name string, hostID int) int {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan struct{})
-	go func() {
-		cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-	})
+	exited := killOnCleanup(t, cmd)
 	pid := cmd.Process.Pid
 	for {
 		if st, err := procfs.ReadStat(pid); err == nil && st.Comm == "init" {

@@ -130,6 +130,28 @@ func hostCable(p *locales.Printer, n *houseNetns, eth *ethLink, ev []string, exp
 	return nil, nil, &Result{Evidence: ev, Expected: expected}
 }
 
+// houseCable opens house name's network namespace and finds its eth0 and the
+// host end of eth0's cable (see hostCable), adding evidence for each. The
+// caller closes the namespace, which is closed already on failure.
+func houseCable(env *Env, name, expected string) (*houseNetns, *ethLink, *hostEnd, []string, *Result) {
+	p := env.printer()
+	_, n, ev, fail := netHouse(env, name, expected)
+	if fail != nil {
+		return nil, nil, nil, nil, fail
+	}
+	eth, ev, fail := houseEth0(p, name, n, ev, expected)
+	if fail != nil {
+		n.Close()
+		return nil, nil, nil, nil, fail
+	}
+	end, ev, fail := hostCable(p, n, eth, ev, expected)
+	if fail != nil {
+		n.Close()
+		return nil, nil, nil, nil, fail
+	}
+	return n, eth, end, ev, nil
+}
+
 // sameSubnet returns the first pair of a house address and a bridge address
 // where the house address's subnet contains the bridge address.
 func sameSubnet(house, bridge []netip.Prefix) (netip.Prefix, netip.Prefix, bool) {
@@ -150,19 +172,11 @@ func checkVethToBridge(env *Env, with map[string]string) Result {
 	p := env.printer()
 	name := with["name"]
 	expected := p.Tf("CheckNetExpectVeth", "Name", name)
-	_, n, ev, fail := netHouse(env, name, expected)
+	n, eth, end, ev, fail := houseCable(env, name, expected)
 	if fail != nil {
 		return *fail
 	}
 	defer n.Close()
-	eth, ev, fail := houseEth0(p, name, n, ev, expected)
-	if fail != nil {
-		return *fail
-	}
-	end, ev, fail := hostCable(p, n, eth, ev, expected)
-	if fail != nil {
-		return *fail
-	}
 
 	var problems []string
 	if !eth.Up {
@@ -196,19 +210,11 @@ func checkDefaultRoute(env *Env, with map[string]string) Result {
 	p := env.printer()
 	name := with["name"]
 	expected := p.Tf("CheckNetExpectRoute", "Name", name)
-	_, n, ev, fail := netHouse(env, name, expected)
+	n, eth, end, ev, fail := houseCable(env, name, expected)
 	if fail != nil {
 		return *fail
 	}
 	defer n.Close()
-	eth, ev, fail := houseEth0(p, name, n, ev, expected)
-	if fail != nil {
-		return *fail
-	}
-	end, ev, fail := hostCable(p, n, eth, ev, expected)
-	if fail != nil {
-		return *fail
-	}
 	routes, err := n.defaultRoutes()
 	if err != nil {
 		return Result{Evidence: append(ev, p.Tf("CheckNetLinkError", "Error", err.Error())), Expected: expected}
@@ -250,19 +256,11 @@ func checkCanReach(env *Env, with map[string]string) Result {
 		return *bad
 	}
 	expected := p.Tf("CheckNetExpectReach", "Name", name, "Target", target)
-	_, n, ev, fail := netHouse(env, name, expected)
+	n, own, dst, ev, fail := housePath(env, name, target, expected)
 	if fail != nil {
 		return *fail
 	}
 	defer n.Close()
-	own, ev, fail := houseAddress(p, name, n, ev, expected)
-	if fail != nil {
-		return *fail
-	}
-	dst, ev, fail := targetAddress(env, target, own, ev, expected)
-	if fail != nil {
-		return *fail
-	}
 
 	reply, err := n.ping(dst)
 	switch {
@@ -291,19 +289,11 @@ func checkTCPReachable(env *Env, with map[string]string) Result {
 		return *bad
 	}
 	expected := p.Tf("CheckNetExpectTCP", "Name", name, "Target", target, "Port", port)
-	_, n, ev, fail := netHouse(env, name, expected)
+	n, _, dst, ev, fail := housePath(env, name, target, expected)
 	if fail != nil {
 		return *fail
 	}
 	defer n.Close()
-	own, ev, fail := houseAddress(p, name, n, ev, expected)
-	if fail != nil {
-		return *fail
-	}
-	dst, ev, fail := targetAddress(env, target, own, ev, expected)
-	if fail != nil {
-		return *fail
-	}
 
 	remote := netip.AddrPortFrom(dst, port)
 	local, err := n.connect(remote)
@@ -319,6 +309,27 @@ func checkTCPReachable(env *Env, with map[string]string) Result {
 		ev = append(ev, p.Tf("CheckNetConnError", "Remote", remote.String(), "Error", err.Error()))
 	}
 	return Result{Evidence: ev, Expected: expected}
+}
+
+// housePath opens house name's network namespace and finds the address of its
+// eth0 and the address of target to send to (see targetAddress). The caller
+// closes the namespace, which is closed already on failure.
+func housePath(env *Env, name, target, expected string) (*houseNetns, netip.Prefix, netip.Addr, []string, *Result) {
+	_, n, ev, fail := netHouse(env, name, expected)
+	if fail != nil {
+		return nil, netip.Prefix{}, netip.Addr{}, nil, fail
+	}
+	own, ev, fail := houseAddress(env.printer(), name, n, ev, expected)
+	if fail != nil {
+		n.Close()
+		return nil, netip.Prefix{}, netip.Addr{}, nil, fail
+	}
+	dst, ev, fail := targetAddress(env, target, own, ev, expected)
+	if fail != nil {
+		n.Close()
+		return nil, netip.Prefix{}, netip.Addr{}, nil, fail
+	}
+	return n, own, dst, ev, nil
 }
 
 // targetAddress returns the address to send to from a house whose eth0 has
@@ -348,19 +359,9 @@ func targetAddress(env *Env, target string, own netip.Prefix, ev []string, expec
 // network namespace, preferring one in own's subnet. On failure it returns the
 // failed Result, whose Expected requests target running when it is not.
 func houseAddressOf(env *Env, target string, own netip.Prefix, ev []string, expected string) (netip.Addr, []string, *Result) {
-	p := env.printer()
-	_, n, tev, fail := netHouse(env, target, expected)
-	if fail != nil {
-		return netip.Addr{}, nil, &Result{Evidence: append(ev, fail.Evidence...), Expected: fail.Expected}
-	}
-	defer n.Close()
-	eth, ev, fail := houseEth0(p, target, n, append(ev, tev...), expected)
+	eth, ev, fail := targetEth0(env, target, ev, expected)
 	if fail != nil {
 		return netip.Addr{}, nil, fail
-	}
-	if len(eth.Addrs) == 0 {
-		ev = append(ev, p.Tf("CheckNetEth0NoAddr", "Name", target))
-		return netip.Addr{}, nil, &Result{Evidence: ev, Expected: expected}
 	}
 	addr := eth.Addrs[0]
 	for _, a := range eth.Addrs {
@@ -370,6 +371,27 @@ func houseAddressOf(env *Env, target string, own netip.Prefix, ev []string, expe
 		}
 	}
 	return addr.Addr(), ev, nil
+}
+
+// targetEth0 reads the eth0 of house target inside its own network namespace,
+// which must have an address, and appends its evidence to ev. On failure the
+// Result's Expected requests target running when it is not.
+func targetEth0(env *Env, target string, ev []string, expected string) (*ethLink, []string, *Result) {
+	p := env.printer()
+	_, n, tev, fail := netHouse(env, target, expected)
+	if fail != nil {
+		return nil, nil, &Result{Evidence: append(ev, fail.Evidence...), Expected: fail.Expected}
+	}
+	defer n.Close()
+	eth, ev, fail := houseEth0(p, target, n, append(ev, tev...), expected)
+	if fail != nil {
+		return nil, nil, fail
+	}
+	if len(eth.Addrs) == 0 {
+		ev = append(ev, p.Tf("CheckNetEth0NoAddr", "Name", target))
+		return nil, nil, &Result{Evidence: ev, Expected: expected}
+	}
+	return eth, ev, nil
 }
 
 // targetProblem returns the id of the message that explains why the checker sends
@@ -414,17 +436,9 @@ func checkResolves(env *Env, with map[string]string) Result {
 	if fail != nil {
 		return *fail
 	}
-	_, tn, tev, fail := netHouse(env, target, expected)
-	if fail != nil {
-		return Result{Evidence: append(ev, fail.Evidence...), Expected: fail.Expected}
-	}
-	defer tn.Close()
-	eth, ev, fail := houseEth0(p, target, tn, append(ev, tev...), expected)
+	eth, ev, fail := targetEth0(env, target, ev, expected)
 	if fail != nil {
 		return *fail
-	}
-	if len(eth.Addrs) == 0 {
-		return Result{Evidence: append(ev, p.Tf("CheckNetEth0NoAddr", "Name", target)), Expected: expected}
 	}
 
 	data, err := readHouseFile(h.PID, "/etc/hosts")

@@ -155,11 +155,11 @@ func processesOn(upper string) ([]string, error) {
 	}
 	var out []string
 	for _, pid := range pids {
-		m, err := readRootMount(procfs.Root, pid)
+		m, err := procfs.RootMount(pid)
 		if err != nil {
 			continue // exited, or a kernel thread without mounts
 		}
-		if got, _ := m.option("upperdir"); m.FSType == "overlay" && sameDir(got, upper) {
+		if got, _ := m.Option("upperdir"); m.FSType == "overlay" && sameDir(got, upper) {
 			out = append(out, strconv.Itoa(pid))
 		}
 	}
@@ -170,12 +170,7 @@ func processesOn(upper string) ([]string, error) {
 // in every cgroup hierarchy mounted in the checker's mount namespace. The
 // parent group's name comes from the root folder's path, never from a record.
 func cgroupFolders(root, name string) ([]string, error) {
-	f, err := os.Open(filepath.Join(procfs.Root, "self", "mountinfo"))
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	mounts, err := parseMountinfo(f)
+	mounts, err := procfs.Mounts(os.Getpid())
 	if err != nil {
 		return nil, err
 	}

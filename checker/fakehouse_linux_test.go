@@ -155,17 +155,9 @@ func (f fakeHouse) start(t *testing.T, r *runtime.Runtime, name string) int {
 	if err := <-started; err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan struct{})
-	go func() {
-		cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		// Killing a pid namespace's init kills every process in it, and the
-		// namespace's mounts go with its last process.
-		cmd.Process.Kill()
-		<-exited
-	})
+	// Killing a pid namespace's init kills every process in it, and the
+	// namespace's mounts go with its last process.
+	exited := killOnCleanup(t, cmd)
 
 	pid := cmd.Process.Pid
 	wantComm := filepath.Base(strings.Fields(initArgs)[0])
@@ -387,4 +379,20 @@ func TestStoppedHouseNeverPasses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// killOnCleanup reaps the started cmd in the background and, when the test
+// ends, kills it and waits until it has exited. The returned channel is closed
+// once cmd has exited.
+func killOnCleanup(t *testing.T, cmd *exec.Cmd) <-chan struct{} {
+	exited := make(chan struct{})
+	go func() {
+		cmd.Wait()
+		close(exited)
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+	})
+	return exited
 }

@@ -2,6 +2,7 @@ package checker
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -88,11 +89,11 @@ func verifyInit(p *locales.Printer, pid int, upper string, selfNS uint64) (*hous
 	if ns == selfNS {
 		return nil, p.Tf("CheckRejectHostNS", "NS", nsLabel("pid", ns))
 	}
-	m, err := readRootMount(procfs.Root, pid)
+	m, err := procfs.RootMount(pid)
 	if err != nil {
 		return nil, p.Tf("CheckProcError", "Error", err.Error())
 	}
-	got, _ := m.option("upperdir")
+	got, _ := m.Option("upperdir")
 	if m.FSType != "overlay" || !sameDir(got, upper) {
 		return nil, p.Tf("CheckRejectRoot", "FSType", m.FSType, "Upper", got, "Want", upper)
 	}
@@ -223,4 +224,18 @@ func houseEvidence(env *Env, name string) (*house, []string, *Result) {
 		}
 	}
 	return h, notes, nil
+}
+
+// sameDir reports whether two paths name the same folder: equal after cleaning, or
+// the same inode when both exist (a symlinked state folder shows its resolved path).
+func sameDir(a, b string) bool {
+	if a == "" || b == "" {
+		return false
+	}
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(sa, sb)
 }

@@ -1,15 +1,14 @@
 package checker
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rt-lab/rt-lab/internal/testutil"
+	"github.com/rt-lab/rt-lab/internal/testutil/rttest"
 	"github.com/rt-lab/rt-lab/locales"
 	"github.com/rt-lab/rt-lab/runtime"
 )
@@ -19,23 +18,7 @@ import (
 func newRuntimeEnv(t *testing.T) *Env {
 	t.Helper()
 	testutil.RequireRoot(t)
-	r, err := runtime.New(runtime.Options{Root: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// One cleanup, registered after t.TempDir, so it runs before the folder is
-	// removed: a later one would make the root's lock file again.
-	t.Cleanup(func() {
-		cs, _ := r.List()
-		for _, c := range cs {
-			if err := r.Delete(c.Name, true); err != nil {
-				t.Errorf("cleanup: delete %s: %v", c.Name, err)
-			}
-		}
-		if err := r.RemoveBridge(true); err != nil {
-			t.Errorf("cleanup: remove bridge: %v", err)
-		}
-	})
+	r := rttest.NewRuntime(t, t.TempDir())
 	return &Env{Runtime: r, P: locales.For(locales.EN)}
 }
 
@@ -51,33 +34,11 @@ func createAndStart(t *testing.T, r *runtime.Runtime, name, hostname string) *ru
 	return c
 }
 
-// editState rewrites the pid and pid_start fields of name's state.json and
-// restores the original file when the test ends, before the houses are deleted,
-// so Delete never acts on a PID the test made up.
+// editState rewrites the pid and pid_start fields of name's state.json until
+// the test ends (see rttest.EditState).
 func editState(t *testing.T, r *runtime.Runtime, name string, pid int, start uint64) {
 	t.Helper()
-	path := filepath.Join(r.ContainerDir(name), "state.json")
-	orig, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := os.WriteFile(path, orig, 0o644); err != nil {
-			t.Errorf("restore %s: %v", path, err)
-		}
-	})
-	var state map[string]any
-	if err := json.Unmarshal(orig, &state); err != nil {
-		t.Fatal(err)
-	}
-	state["pid"], state["pid_start"] = pid, start
-	data, err := json.Marshal(state)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	rttest.EditState(t, r, name, map[string]any{"pid": pid, "pid_start": start})
 }
 
 func TestRuntimeHouseAllChecksPass(t *testing.T) {

@@ -1,15 +1,16 @@
 package runtime
 
 import (
-	"strconv"
+	"errors"
 	"strings"
 
+	"github.com/rt-lab/rt-lab/internal/units"
 	"github.com/rt-lab/rt-lab/internal/usererr"
 )
 
 // Memory limits and CPU shares accepted at create time.
 const (
-	MiB = 1 << 20
+	MiB = units.MiB
 	// MinMemory is the smallest memory limit: below about 6 MiB busybox init and a
 	// shell are killed by the OOM killer before the student can type.
 	MinMemory = 6 * MiB
@@ -21,7 +22,7 @@ const (
 // ParseRAM parses --ram: a whole number of MiB in decimal, leading zeros allowed
 // ("0512" is 512). Units, signs, fractions and exponents are rejected.
 func ParseRAM(s string, hostMemory int64) (int64, error) {
-	n, ok := parseDecimal(s)
+	n, ok := units.ParseDecimal(s)
 	if !ok {
 		return 0, usererr.New(usererr.Usage, "ErrRAMInvalid", "Value", s)
 	}
@@ -34,34 +35,19 @@ func ParseRAM(s string, hostMemory int64) (int64, error) {
 	return checkMemory(s, n*MiB, hostMemory)
 }
 
-// memorySuffixes maps the accepted --memory suffixes (case-insensitive) to their
-// factor. All are binary: k, kb and kib all mean 1024 bytes, as in docker and runc.
-var memorySuffixes = map[string]int64{
-	"": 1, "b": 1,
-	"k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10,
-	"m": 1 << 20, "mb": 1 << 20, "mib": 1 << 20,
-	"g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30,
-}
-
-// ParseMemory parses --memory: a whole number with an optional suffix from
-// memorySuffixes, such as 512M, 512MiB or 1g. No suffix means bytes.
+// ParseMemory parses --memory: a whole number with an optional binary suffix,
+// such as 512M, 512MiB or 1g (see units.ParseSize). No suffix means bytes.
 func ParseMemory(s string, hostMemory int64) (int64, error) {
-	i := 0
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		i++
-	}
-	n, ok := parseDecimal(s[:i])
-	factor, known := memorySuffixes[strings.ToLower(s[i:])]
-	if !ok || !known {
+	bytes, err := units.ParseSize(s, 1, hostMemory)
+	switch {
+	case errors.Is(err, units.ErrSizeZero):
+		return 0, usererr.New(usererr.Usage, "ErrMemoryZero", "Value", s)
+	case errors.Is(err, units.ErrSizeTooLarge):
+		return 0, usererr.New(usererr.Usage, "ErrMemoryTooLarge", "Value", s, "HostMiB", hostMemory/MiB)
+	case err != nil:
 		return 0, usererr.New(usererr.Usage, "ErrMemoryInvalid", "Value", s)
 	}
-	if n == 0 {
-		return 0, usererr.New(usererr.Usage, "ErrMemoryZero", "Value", s)
-	}
-	if n > hostMemory/factor {
-		return 0, usererr.New(usererr.Usage, "ErrMemoryTooLarge", "Value", s, "HostMiB", hostMemory/MiB)
-	}
-	return checkMemory(s, n*factor, hostMemory)
+	return checkMemory(s, bytes, hostMemory)
 }
 
 func checkMemory(s string, bytes, hostMemory int64) (int64, error) {
@@ -78,7 +64,7 @@ func checkMemory(s string, bytes, hostMemory int64) (int64, error) {
 // MaxCPUPercentPerCPU x cpus (200 on a 2-CPU machine).
 func ParseCPU(s string, cpus int) (int, error) {
 	max := MaxCPUPercentPerCPU * cpus
-	n, ok := parseDecimal(strings.TrimSuffix(s, "%"))
+	n, ok := units.ParseDecimal(strings.TrimSuffix(s, "%"))
 	if !ok {
 		return 0, usererr.New(usererr.Usage, "ErrCPUInvalid", "Value", s, "Max", max)
 	}
@@ -104,7 +90,7 @@ const (
 
 // ParsePids parses --pids: a whole number from MinPids to MaxPids in decimal.
 func ParsePids(s string) (int64, error) {
-	n, ok := parseDecimal(s)
+	n, ok := units.ParseDecimal(s)
 	if !ok {
 		return 0, usererr.New(usererr.Usage, "ErrPidsInvalid", "Value", s, "Min", MinPids, "Max", MaxPids)
 	}
@@ -112,19 +98,4 @@ func ParsePids(s string) (int64, error) {
 		return 0, usererr.New(usererr.Usage, "ErrPidsRange", "Value", s, "Min", MinPids, "Max", MaxPids)
 	}
 	return n, nil
-}
-
-// parseDecimal accepts only ASCII digits (at most 15, so no overflow) and reads
-// them as base 10, so "0512" is 512 and "08" is 8.
-func parseDecimal(s string) (int64, bool) {
-	if s == "" || len(s) > 15 {
-		return 0, false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return 0, false
-		}
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	return n, err == nil
 }

@@ -41,18 +41,14 @@ func TestParseMemory(t *testing.T) {
 		want    int64
 		wantErr string
 	}{
+		// units.TestParseSize covers the syntax. These cases check that a
+		// bare number means bytes and that each error gets its message.
 		{"512M", 512 * MiB, ""},
-		{"512m", 512 * MiB, ""},
 		{"512MiB", 512 * MiB, ""},
-		{"512MB", 512 * MiB, ""},
 		{"1G", 1 << 30, ""},
-		{"8192k", 8 * MiB, ""},
 		{"10485760", 10 * MiB, ""},
-		{"0512M", 512 * MiB, ""},
 		{"0.5G", 0, "ErrMemoryInvalid"},
-		{"1e3M", 0, "ErrMemoryInvalid"},
 		{"-1M", 0, "ErrMemoryInvalid"},
-		{"M", 0, "ErrMemoryInvalid"},
 		{"512T", 0, "ErrMemoryInvalid"},
 		{"0M", 0, "ErrMemoryZero"},
 		{"1M", 0, "ErrMemoryTooSmall"},

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,6 +14,7 @@ import (
 	"github.com/rt-lab/rt-lab/internal/procfs"
 	"github.com/rt-lab/rt-lab/internal/report"
 	"github.com/rt-lab/rt-lab/internal/testutil"
+	"github.com/rt-lab/rt-lab/internal/testutil/rttest"
 	"github.com/rt-lab/rt-lab/lessons"
 	"github.com/rt-lab/rt-lab/lessons/tutor"
 	"github.com/rt-lab/rt-lab/runtime"
@@ -77,37 +77,6 @@ func wantSteps(t *testing.T, what string, rep *report.Report, stage *lessons.Sta
 	}
 	if rep.Score != want {
 		t.Errorf("%s: score %d/%d, want %d", what, rep.Score, rep.Max, want)
-	}
-}
-
-// editStateFields sets fields of name's state.json and puts the original file
-// back when the test ends, before the houses are deleted (cleanups run last
-// first), so Delete never acts on a record the test made up.
-func editStateFields(t *testing.T, r *runtime.Runtime, name string, fields map[string]any) {
-	t.Helper()
-	path := filepath.Join(r.ContainerDir(name), "state.json")
-	orig, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := os.WriteFile(path, orig, 0o644); err != nil {
-			t.Errorf("restore %s: %v", path, err)
-		}
-	})
-	var state map[string]any
-	if err := json.Unmarshal(orig, &state); err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range fields {
-		state[k] = v
-	}
-	data, err := json.Marshal(state)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -316,7 +285,7 @@ func TestCheckIgnoresForgedStateTahap1(t *testing.T) {
 		{"another house's PID 1", other.PID, other.PIDStart},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			editStateFields(t, r, "rumah-jakarta", map[string]any{"pid": tt.pid, "pid_start": tt.start})
+			rttest.EditState(t, r, "rumah-jakarta", map[string]any{"pid": tt.pid, "pid_start": tt.start})
 			rep := gradeCLI(t, root, stage.ID)
 			wantSteps(t, tt.name, rep, stage, "bangun-rumah")
 		})
@@ -338,7 +307,7 @@ func TestCheckIgnoresEditedHouseFiles(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(r.UpperDir("rumah-jakarta"), "etc", "hostname"), []byte("jakarta\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	editStateFields(t, r, "rumah-jakarta", map[string]any{"hostname": "jakarta"})
+	rttest.EditState(t, r, "rumah-jakarta", map[string]any{"hostname": "jakarta"})
 	forgeProgress(t, root, stage, nil)
 	rep := gradeCLI(t, root, stage.ID)
 	wantSteps(t, "edited /etc/hostname and state file", rep, stage, "bangun-rumah", "ayah-pid-1", "telepon-rumah")
@@ -369,7 +338,7 @@ func TestCheckIgnoresForgedLimitsTahap3(t *testing.T) {
 	r, root := newTestRuntime(t)
 	c := startHouse(t, r, "rumah-hemat", "hemat")
 
-	editStateFields(t, r, "rumah-hemat", map[string]any{"memory_bytes": 64 << 20, "cpu_percent": 25, "pids": 64})
+	rttest.EditState(t, r, "rumah-hemat", map[string]any{"memory_bytes": 64 << 20, "cpu_percent": 25, "pids": 64})
 	forgeProgress(t, root, stage, map[string]string{"tagihan-listrik": "64"})
 	if got, err := r.Get("rumah-hemat"); err != nil || got.MemoryBytes != 64<<20 || got.CPUPercent != 25 {
 		t.Fatalf("the edited state file does not claim the limits: %+v, %v", got, err)
@@ -403,7 +372,7 @@ func setupTamperedState(t *testing.T, r *runtime.Runtime, root string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	editStateFields(t, r, "rumah-jakarta", map[string]any{"pid": os.Getpid(), "pid_start": st.StartTime})
+	rttest.EditState(t, r, "rumah-jakarta", map[string]any{"pid": os.Getpid(), "pid_start": st.StartTime})
 	forgeProgress(t, root, stage, nil)
 }
 

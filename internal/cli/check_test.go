@@ -16,11 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
-
 	"github.com/rt-lab/rt-lab/internal/report"
 	"github.com/rt-lab/rt-lab/internal/report/browsertest"
 	"github.com/rt-lab/rt-lab/internal/testutil"
+	"github.com/rt-lab/rt-lab/internal/testutil/rttest"
 	"github.com/rt-lab/rt-lab/lessons"
 	"github.com/rt-lab/rt-lab/lessons/tutor"
 	"github.com/rt-lab/rt-lab/runtime"
@@ -175,18 +174,7 @@ func TestCheckReportOnRealHouses(t *testing.T) {
 	stage := firstStage(t, lessons.StatusReady)
 	root := t.TempDir()
 	env := map[string]string{"RT_LAB_ROOT": root, "RT_LAB_LANG": "en"}
-	r, err := runtime.New(runtime.Options{Root: root})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cs, _ := r.List()
-		for _, c := range cs {
-			if err := r.Delete(c.Name, true); err != nil {
-				t.Errorf("cleanup: delete %s: %v", c.Name, err)
-			}
-		}
-	})
+	r := rttest.NewRuntime(t, root)
 	if err := SaveSettings(root, Settings{Student: "Siti"}); err != nil {
 		t.Fatal(err)
 	}
@@ -355,18 +343,7 @@ func cgroupVersionOf(t *testing.T, dir string) string {
 func newTestRuntime(t *testing.T) (*runtime.Runtime, string) {
 	t.Helper()
 	root := t.TempDir()
-	r, err := runtime.New(runtime.Options{Root: root})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cs, _ := r.List()
-		for _, c := range cs {
-			if err := r.Delete(c.Name, true); err != nil {
-				t.Errorf("cleanup: delete %s: %v", c.Name, err)
-			}
-		}
-	})
+	r := rttest.NewRuntime(t, root)
 	return r, root
 }
 
@@ -551,55 +528,21 @@ func TestCheckWatchOnTerminal(t *testing.T) {
 	testutil.RequireRoot(t)
 	stage := firstStage(t, lessons.StatusReady)
 	r, root := newTestRuntime(t)
-	ptmx, tty, err := pty.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ptmx.Close(); tty.Close() })
-	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: 40, Cols: 160}); err != nil {
-		t.Fatal(err)
-	}
-	chunks := make(chan []byte)
-	go func() {
-		defer close(chunks)
-		for {
-			buf := make([]byte, 4096)
-			n, err := ptmx.Read(buf)
-			if n > 0 {
-				chunks <- buf[:n]
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	var seen bytes.Buffer
-	// waitFor reads the terminal until ok accepts all that was written so far.
-	// It has no time limit: the test's -timeout ends a hung run.
-	waitFor := func(what string, ok func(raw string) bool) {
-		t.Helper()
-		for !ok(seen.String()) {
-			chunk, open := <-chunks
-			if !open {
-				t.Fatalf("terminal closed before %s:\n%s", what, stripANSI(seen.String()))
-			}
-			seen.Write(chunk)
-		}
-	}
+	term := openTestTerminal(t, 40, 160)
 	waitForText := func(want string) {
 		t.Helper()
-		waitFor(strconv.Quote(want), func(raw string) bool { return strings.Contains(stripANSI(raw), want) })
+		term.waitFor(t, strconv.Quote(want), func(raw string) bool { return strings.Contains(stripANSI(raw), want) })
 	}
 
 	var stderr bytes.Buffer
-	app := &App{Stdin: tty, Stdout: tty, Stderr: &stderr,
+	app := &App{Stdin: term.tty, Stdout: term.tty, Stderr: &stderr,
 		Env: func(k string) string { return map[string]string{"RT_LAB_ROOT": root, "RT_LAB_LANG": "en"}[k] }}
 	done := make(chan int)
 	go func() { done <- app.Run([]string{"check", "--watch", stage.ID}) }()
 
 	first := stage.Steps[0].Title.EN
 	waitForText("Step 1: " + first + " (not passed yet)")
-	if !strings.Contains(seen.String(), seqEnterScreen) {
+	if !strings.Contains(term.seen.String(), seqEnterScreen) {
 		t.Errorf("--watch did not switch to the alternate screen")
 	}
 	buildHouses(t, r, stage, false, false)
@@ -613,11 +556,11 @@ func TestCheckWatchOnTerminal(t *testing.T) {
 		t.Errorf("exit status after Ctrl-C %d, want 0 (stderr %q)", code, stderr.String())
 	}
 	// After the normal screen is back, the last frame is printed once more.
-	waitFor("the last frame after the alternate screen", func(raw string) bool {
+	term.waitFor(t, "the last frame after the alternate screen", func(raw string) bool {
 		_, after, ok := strings.Cut(raw, seqLeaveScreen)
 		return ok && strings.Contains(stripANSI(after), "Stopped. Last check")
 	})
-	_, after, _ := strings.Cut(seen.String(), seqLeaveScreen)
+	_, after, _ := strings.Cut(term.seen.String(), seqLeaveScreen)
 	if !strings.Contains(stripANSI(after), "Step 2: ") {
 		t.Errorf("the last frame on the normal screen does not show step 2:\n%s", stripANSI(after))
 	}

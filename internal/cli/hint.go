@@ -3,7 +3,6 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/rt-lab/rt-lab/lessons"
 	"github.com/rt-lab/rt-lab/lessons/tutor"
 )
 
@@ -36,18 +35,9 @@ func (a *App) runHint(opts *hintOptions) error {
 	if err != nil {
 		return err
 	}
-	stages, prog, err := loadLessonState(root)
+	stage, _, err := a.readyStage(root, opts.Stage)
 	if err != nil {
 		return err
-	}
-	stage := tutor.CurrentStage(stages, prog)
-	if opts.Stage != "" {
-		if stage, err = lessons.Find(opts.Stage); err != nil {
-			return err
-		}
-	}
-	if !stage.Ready() {
-		return tutor.NotReadyError(stage, stages, a.P)
 	}
 
 	taken, err := tutor.TakeHint(root, stage)

@@ -42,6 +42,26 @@ func loadLessonState(root string) ([]*lessons.Stage, *tutor.Progress, error) {
 	return stages, prog, nil
 }
 
+// readyStage returns the stage that start and hint work on, with all stages:
+// stage id when id is not empty, otherwise the student's current stage in
+// root. It fails with ErrStageNotReady when that stage is only an outline.
+func (a *App) readyStage(root, id string) (*lessons.Stage, []*lessons.Stage, error) {
+	stages, prog, err := loadLessonState(root)
+	if err != nil {
+		return nil, nil, err
+	}
+	stage := tutor.CurrentStage(stages, prog)
+	if id != "" {
+		if stage, err = lessons.Find(id); err != nil {
+			return nil, nil, err
+		}
+	}
+	if !stage.Ready() {
+		return nil, nil, tutor.NotReadyError(stage, stages, a.P)
+	}
+	return stage, stages, nil
+}
+
 // lessonCommand returns how the student runs rt-lab again, for the commands that
 // lessons suggest: with sudo unless the student is logged in as root (root without
 // SUDO_USER), because the lesson commands need root, and with --root when the state

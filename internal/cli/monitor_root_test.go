@@ -11,9 +11,8 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/creack/pty"
-
 	"github.com/rt-lab/rt-lab/internal/testutil"
+	"github.com/rt-lab/rt-lab/internal/testutil/rttest"
 	"github.com/rt-lab/rt-lab/runtime"
 )
 
@@ -24,18 +23,7 @@ func newMonitorRoot(t *testing.T) (*runtime.Runtime, map[string]string) {
 	t.Helper()
 	testutil.RequireRoot(t)
 	root := t.TempDir()
-	r, err := runtime.New(runtime.Options{Root: root})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cs, _ := r.List()
-		for _, c := range cs {
-			if err := r.Delete(c.Name, true); err != nil {
-				t.Errorf("cleanup: delete %s: %v", c.Name, err)
-			}
-		}
-	})
+	r := rttest.NewRuntime(t, root)
 	return r, map[string]string{"RT_LAB_ROOT": root, "RT_LAB_LANG": "en"}
 }
 
@@ -267,58 +255,24 @@ func (w *interruptAfter) Write(p []byte) (int, error) {
 // testWatchOnTerminal runs --watch on a pseudo-terminal, waits for two frames
 // and stops it with SIGINT as Ctrl-C would.
 func testWatchOnTerminal(t *testing.T, env map[string]string) {
-	ptmx, tty, err := pty.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ptmx.Close(); tty.Close() })
-	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: 30, Cols: 120}); err != nil {
-		t.Fatal(err)
-	}
-	chunks := make(chan []byte)
-	go func() {
-		defer close(chunks)
-		for {
-			buf := make([]byte, 4096)
-			n, err := ptmx.Read(buf)
-			if n > 0 {
-				chunks <- buf[:n]
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	var seen bytes.Buffer
-	// waitFor reads the terminal until ok accepts it. It has no time limit:
-	// the test's -timeout ends a hung run.
-	waitFor := func(what string, ok func(raw string) bool) {
-		t.Helper()
-		for !ok(seen.String()) {
-			chunk, open := <-chunks
-			if !open {
-				t.Fatalf("terminal closed before %s:\n%q", what, seen.String())
-			}
-			seen.Write(chunk)
-		}
-	}
+	term := openTestTerminal(t, 30, 120)
 
 	var stderr bytes.Buffer
-	app := &App{Stdin: tty, Stdout: tty, Stderr: &stderr, Env: func(k string) string { return env[k] }}
+	app := &App{Stdin: term.tty, Stdout: term.tty, Stderr: &stderr, Env: func(k string) string { return env[k] }}
 	done := make(chan int)
 	go func() {
 		done <- app.Run([]string{"monitor-resources", "rumah-hemat", "--watch", "--interval", "200ms"})
 	}()
 
-	waitFor("two frames", func(raw string) bool { return strings.Count(raw, "Electricity bill of house") >= 2 })
-	if !strings.Contains(seen.String(), seqCursorHide) {
+	term.waitFor(t, "two frames", func(raw string) bool { return strings.Count(raw, "Electricity bill of house") >= 2 })
+	if !strings.Contains(term.seen.String(), seqCursorHide) {
 		t.Error("--watch did not hide the cursor")
 	}
-	if !regexp.MustCompile(`\r\x1b\[\d+A`).MatchString(seen.String()) {
-		t.Errorf("the second frame did not move the cursor up over the first:\n%q", seen.String())
+	if !regexp.MustCompile(`\r\x1b\[\d+A`).MatchString(term.seen.String()) {
+		t.Errorf("the second frame did not move the cursor up over the first:\n%q", term.seen.String())
 	}
-	if !strings.Contains(seen.String(), "Press Ctrl-C to stop.") {
-		t.Errorf("no footer:\n%q", seen.String())
+	if !strings.Contains(term.seen.String(), "Press Ctrl-C to stop.") {
+		t.Errorf("no footer:\n%q", term.seen.String())
 	}
 
 	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
@@ -327,7 +281,7 @@ func testWatchOnTerminal(t *testing.T, env map[string]string) {
 	if code := <-done; code != 0 {
 		t.Errorf("exit status after Ctrl-C %d, want 0 (stderr %q)", code, stderr.String())
 	}
-	waitFor("the cursor back", func(raw string) bool { return strings.HasSuffix(raw, seqCursorShow) })
+	term.waitFor(t, "the cursor back", func(raw string) bool { return strings.HasSuffix(raw, seqCursorShow) })
 }
 
 func TestMonitorStoppedHouse(t *testing.T) {

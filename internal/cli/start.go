@@ -43,18 +43,9 @@ func (a *App) runStart(opts *startOptions) error {
 	if err != nil {
 		return err
 	}
-	stages, prog, err := loadLessonState(root)
+	stage, stages, err := a.readyStage(root, opts.Stage)
 	if err != nil {
 		return err
-	}
-	stage := tutor.CurrentStage(stages, prog)
-	if opts.Stage != "" {
-		if stage, err = lessons.Find(opts.Stage); err != nil {
-			return err
-		}
-	}
-	if !stage.Ready() {
-		return tutor.NotReadyError(stage, stages, a.P)
 	}
 	in, inOK := a.Stdin.(*os.File)
 	out, outOK := a.Stdout.(*os.File)

@@ -22,60 +22,14 @@ func (r procReader) path(pid int, name string) string {
 	return filepath.Join(r.root, strconv.Itoa(pid), name)
 }
 
-// procStat holds the fields of /proc/PID/stat that diag uses.
-type procStat struct {
-	Comm      string
-	State     byte
-	StartTime uint64 // field 22, clock ticks after boot
-}
-
-// stat parses /proc/PID/stat; comm may contain spaces and parentheses, so the
-// later fields start after the last ')'.
-func (r procReader) stat(pid int) (procStat, error) {
-	path := r.path(pid, "stat")
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return procStat{}, err
-	}
-	open, closing := bytes.IndexByte(data, '('), bytes.LastIndexByte(data, ')')
-	if open < 0 || closing < open {
-		return procStat{}, fmt.Errorf("parse %s: no comm field", path)
-	}
-	rest := strings.Fields(string(data[closing+1:]))
-	if len(rest) < 20 {
-		return procStat{}, fmt.Errorf("parse %s: %d fields", path, len(rest)+2)
-	}
-	start, err := strconv.ParseUint(rest[19], 10, 64)
-	if err != nil {
-		return procStat{}, fmt.Errorf("parse %s starttime: %w", path, err)
-	}
-	return procStat{Comm: string(data[open+1 : closing]), State: rest[0][0], StartTime: start}, nil
+func (r procReader) stat(pid int) (procfs.Stat, error) {
+	return procfs.ReadStatFile(r.path(pid, "stat"))
 }
 
 // nspid returns the NSpid line of /proc/PID/status: the PID in each pid
 // namespace, outermost first.
 func (r procReader) nspid(pid int) ([]int, error) {
-	path := r.path(pid, "status")
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		rest, ok := strings.CutPrefix(line, "NSpid:")
-		if !ok {
-			continue
-		}
-		var ids []int
-		for _, f := range strings.Fields(rest) {
-			n, err := strconv.Atoi(f)
-			if err != nil {
-				return nil, fmt.Errorf("parse NSpid in %s: %w", path, err)
-			}
-			ids = append(ids, n)
-		}
-		return ids, nil
-	}
-	return nil, fmt.Errorf("%s has no NSpid line", path)
+	return procfs.ReadNSpidFile(r.path(pid, "status"))
 }
 
 func (r procReader) cmdline(pid int) []string {
@@ -105,18 +59,7 @@ func (r procReader) mounts(pid int) ([]procfs.Mount, error) {
 }
 
 func (r procReader) pids() ([]int, error) {
-	entries, err := os.ReadDir(r.root)
-	if err != nil {
-		return nil, err
-	}
-	var pids []int
-	for _, e := range entries {
-		if n, err := strconv.Atoi(e.Name()); err == nil && n > 0 {
-			pids = append(pids, n)
-		}
-	}
-	slices.Sort(pids)
-	return pids, nil
+	return procfs.ListPIDs(r.root)
 }
 
 // proc is one process of a snapshot.
@@ -125,7 +68,7 @@ type proc struct {
 	NSpid []int
 	PidNS uint64 // inode of its pid namespace
 	MntNS uint64 // inode of its mount namespace
-	Stat  procStat
+	Stat  procfs.Stat
 }
 
 // initOfNS reports whether p is PID 1 of a pid namespace below the host's.
@@ -325,11 +268,9 @@ func (s *snapshot) rootMount(pid int) (procfs.Mount, error) {
 	if err != nil {
 		return procfs.Mount{}, err
 	}
-	for i := len(mounts) - 1; i >= 0; i-- {
-		if mounts[i].MountPoint == "/" {
-			s.roots[pid] = mounts[i]
-			return mounts[i], nil
-		}
+	if m, ok := procfs.TopMount(mounts, "/"); ok {
+		s.roots[pid] = m
+		return m, nil
 	}
 	return procfs.Mount{}, fmt.Errorf("%s has no mount at /", s.reader.path(pid, "mountinfo"))
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rt-lab/rt-lab/internal/housetools"
 	"github.com/rt-lab/rt-lab/internal/testutil"
+	"github.com/rt-lab/rt-lab/internal/testutil/rttest"
 	"github.com/rt-lab/rt-lab/runtime"
 )
 
@@ -31,18 +32,7 @@ func newHouse(t *testing.T, name string) *runtime.Runtime {
 	t.Helper()
 	testutil.RequireRoot(t)
 	requireStaticBinary(t)
-	r, err := runtime.New(runtime.Options{Root: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cs, _ := r.List()
-		for _, c := range cs {
-			if err := r.Delete(c.Name, true); err != nil {
-				t.Errorf("cleanup: delete %s: %v", c.Name, err)
-			}
-		}
-	})
+	r := rttest.NewRuntime(t, t.TempDir())
 	if _, err := r.Create(runtime.CreateOptions{Name: name, Hostname: name}); err != nil {
 		t.Fatal(err)
 	}

@@ -1,10 +1,12 @@
 package housetools
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/rt-lab/rt-lab/internal/units"
 	"github.com/rt-lab/rt-lab/internal/usererr"
 )
 
@@ -82,39 +84,22 @@ func findOption(spec []option, name string) (option, bool) {
 	return option{}, false
 }
 
-const mib = 1 << 20
+const mib = units.MiB
 
-// sizeSuffixes maps the accepted SIZE suffixes (case-insensitive) to their
-// factor. They are binary, as for rt-lab's --memory: k, kb and kib all mean 1024
-// bytes. A bare number means MiB, as for --ram.
-var sizeSuffixes = map[string]int64{
-	"":  mib,
-	"b": 1,
-	"k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10,
-	"m": 1 << 20, "mb": 1 << 20, "mib": 1 << 20,
-	"g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30,
-}
-
-// parseSize parses SIZE of eat-memory: a whole decimal number, leading zeros
-// allowed ("0512" is 512), with an optional suffix from sizeSuffixes. It must be
-// positive and at most maxBytes, the machine's memory.
+// parseSize parses SIZE of eat-memory with units.ParseSize: a whole number
+// with an optional binary suffix, where a bare number means MiB as for rt-lab's
+// --ram. It must be positive and at most maxBytes, the machine's memory.
 func parseSize(s string, maxBytes int64) (int64, error) {
-	i := 0
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		i++
-	}
-	n, ok := parseDecimal(s[:i])
-	factor, known := sizeSuffixes[strings.ToLower(s[i:])]
-	if !ok || !known {
+	n, err := units.ParseSize(s, units.MiB, maxBytes)
+	switch {
+	case errors.Is(err, units.ErrSizeZero):
+		return 0, usererr.New(usererr.Usage, "ErrEatMemorySizeZero", "Value", s)
+	case errors.Is(err, units.ErrSizeTooLarge):
+		return 0, usererr.New(usererr.Usage, "ErrEatMemorySizeTooLarge", "Value", s, "HostMiB", maxBytes/units.MiB)
+	case err != nil:
 		return 0, usererr.New(usererr.Usage, "ErrEatMemorySize", "Value", s)
 	}
-	if n == 0 {
-		return 0, usererr.New(usererr.Usage, "ErrEatMemorySizeZero", "Value", s)
-	}
-	if n > maxBytes/factor {
-		return 0, usererr.New(usererr.Usage, "ErrEatMemorySizeTooLarge", "Value", s, "HostMiB", maxBytes/mib)
-	}
-	return n * factor, nil
+	return n, nil
 }
 
 // maxDuration bounds --hold and the run time of burn-cpu.
@@ -125,7 +110,7 @@ const maxDuration = 24 * time.Hour
 // allowZero, and must be at most maxDuration. what names the argument in errors.
 func parseDuration(s, what string, allowZero bool) (time.Duration, error) {
 	var d time.Duration
-	if n, ok := parseDecimal(s); ok {
+	if n, ok := units.ParseDecimal(s); ok {
 		if n > int64(maxDuration/time.Second) {
 			return 0, usererr.New(usererr.Usage, "ErrHouseToolDurationTooLong", "What", what, "Value", s, "Max", maxDuration.String())
 		}
@@ -151,7 +136,7 @@ func parseDuration(s, what string, allowZero bool) (time.Duration, error) {
 const maxWorkers = 256
 
 func parseWorkers(s string) (int, error) {
-	n, ok := parseDecimal(s)
+	n, ok := units.ParseDecimal(s)
 	if !ok || n < 1 || n > maxWorkers {
 		return 0, usererr.New(usererr.Usage, "ErrBurnCPUWorkers", "Value", s, "Max", maxWorkers)
 	}
@@ -171,24 +156,9 @@ func parseMode(s string) (uint32, error) {
 // parseQueueID parses a message queue id as ipcs prints it: a decimal number
 // from 0 to 2147483647.
 func parseQueueID(s string) (int, error) {
-	n, ok := parseDecimal(s)
+	n, ok := units.ParseDecimal(s)
 	if !ok || n > 1<<31-1 {
 		return 0, usererr.New(usererr.Usage, "ErrIpcrmID", "Value", s)
 	}
 	return int(n), nil
-}
-
-// parseDecimal accepts only ASCII digits (at most 15, so no overflow) and reads
-// them as base 10, so "0512" is 512 and "08" is 8.
-func parseDecimal(s string) (int64, bool) {
-	if s == "" || len(s) > 15 {
-		return 0, false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return 0, false
-		}
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	return n, err == nil
 }

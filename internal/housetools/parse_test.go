@@ -15,14 +15,11 @@ func TestParseSize(t *testing.T) {
 		want int64
 		err  string // message id, "" for success
 	}{
+		// units.TestParseSize covers the syntax. These cases check that a
+		// bare number means MiB and that each error gets its message.
 		{"200", 200 * mib, ""},
 		{"0512", 512 * mib, ""},
-		{"08", 8 * mib, ""},
 		{"512k", 512 << 10, ""},
-		{"512KiB", 512 << 10, ""},
-		{"16M", 16 * mib, ""},
-		{"16mb", 16 * mib, ""},
-		{"1g", 1 << 30, ""},
 		{"4096b", 4096, ""},
 		{"4g", 4 << 30, ""},
 		{"0", 0, "ErrEatMemorySizeZero"},
@@ -31,13 +28,8 @@ func TestParseSize(t *testing.T) {
 		{"999999999999999", 0, "ErrEatMemorySizeTooLarge"},
 		{"", 0, "ErrEatMemorySize"},
 		{"-1", 0, "ErrEatMemorySize"},
-		{"+1", 0, "ErrEatMemorySize"},
 		{"1.5", 0, "ErrEatMemorySize"},
-		{"0.5G", 0, "ErrEatMemorySize"},
-		{"1e3", 0, "ErrEatMemorySize"},
-		{"12 m", 0, "ErrEatMemorySize"},
 		{"1t", 0, "ErrEatMemorySize"},
-		{"m", 0, "ErrEatMemorySize"},
 		{"1234567890123456", 0, "ErrEatMemorySize"},
 	}
 	for _, tt := range tests {

@@ -42,19 +42,29 @@ func Mounts(pid int) ([]Mount, error) {
 	return mounts, nil
 }
 
-// RootMount returns the mount at "/" as process pid sees it. When several are
-// stacked there, the last line is the one on top, which is the one pid sees.
+// RootMount returns the mount at "/" as process pid sees it: the top one when
+// several are stacked there.
 func RootMount(pid int) (Mount, error) {
 	mounts, err := Mounts(pid)
 	if err != nil {
 		return Mount{}, err
 	}
-	for i := len(mounts) - 1; i >= 0; i-- {
-		if mounts[i].MountPoint == "/" {
-			return mounts[i], nil
-		}
+	if m, ok := TopMount(mounts, "/"); ok {
+		return m, nil
 	}
 	return Mount{}, fmt.Errorf("read %s/%d/mountinfo: no mount at /", Root, pid)
+}
+
+// TopMount returns the mount at point from mounts in mountinfo order. When
+// several are stacked there, the last line is the one on top, which is the one
+// a process sees.
+func TopMount(mounts []Mount, point string) (Mount, bool) {
+	for i := len(mounts) - 1; i >= 0; i-- {
+		if mounts[i].MountPoint == point {
+			return mounts[i], true
+		}
+	}
+	return Mount{}, false
 }
 
 // ParseMountinfo parses mountinfo lines: ID, parent ID, major:minor, root,

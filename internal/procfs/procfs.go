@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -25,29 +26,49 @@ type Stat struct {
 	StartTime uint64 // field 22: clock ticks after boot; with the PID it names one process
 }
 
-// ReadStat parses /proc/PID/stat. The comm field may contain spaces and
-// parentheses, so the fields after it are found from the last ')'.
+// ReadStat reads /proc/PID/stat below Root.
 func ReadStat(pid int) (Stat, error) {
-	data, err := os.ReadFile(fmt.Sprintf("%s/%d/stat", Root, pid))
+	st, err := ReadStatFile(fmt.Sprintf("%s/%d/stat", Root, pid))
+	st.PID = pid
+	return st, err
+}
+
+// ReadStatFile reads a /proc/PID/stat file at path, which may be below a proc
+// mount other than Root. PID stays 0, because the file does not name the
+// directory it is in.
+func ReadStatFile(path string) (Stat, error) {
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return Stat{}, err
 	}
+	st, err := ParseStat(data)
+	if err != nil {
+		return Stat{}, fmt.Errorf("parse %s: %w", path, err)
+	}
+	return st, nil
+}
+
+// ParseStat parses the text of a /proc/PID/stat file except the PID. The comm
+// field may contain spaces and parentheses, so the fields after it are found
+// from the last ')'.
+func ParseStat(data []byte) (Stat, error) {
 	open := bytes.IndexByte(data, '(')
 	closing := bytes.LastIndexByte(data, ')')
 	if open < 0 || closing < open {
-		return Stat{}, fmt.Errorf("parse %s/%d/stat: no comm field", Root, pid)
+		return Stat{}, errors.New("no comm field")
 	}
 	rest := strings.Fields(string(data[closing+1:]))
 	// rest[0] is field 3 (state), so field N is rest[N-3].
 	if len(rest) < 20 {
-		return Stat{}, fmt.Errorf("parse %s/%d/stat: %d fields", Root, pid, len(rest)+2)
+		return Stat{}, fmt.Errorf("%d fields", len(rest)+2)
 	}
-	st := Stat{PID: pid, Comm: string(data[open+1 : closing]), State: rest[0][0]}
+	st := Stat{Comm: string(data[open+1 : closing]), State: rest[0][0]}
+	var err error
 	if st.PPID, err = strconv.Atoi(rest[1]); err != nil {
-		return Stat{}, fmt.Errorf("parse %s/%d/stat ppid: %w", Root, pid, err)
+		return Stat{}, fmt.Errorf("ppid: %w", err)
 	}
 	if st.StartTime, err = strconv.ParseUint(rest[19], 10, 64); err != nil {
-		return Stat{}, fmt.Errorf("parse %s/%d/stat starttime: %w", Root, pid, err)
+		return Stat{}, fmt.Errorf("starttime: %w", err)
 	}
 	return st, nil
 }
@@ -69,7 +90,13 @@ func Alive(pid int, startTime uint64) bool {
 // first (the NSpid line of /proc/PID/status). The last entry is its PID inside its
 // own namespace: 1 for a namespace's init.
 func NSpid(pid int) ([]int, error) {
-	data, err := os.ReadFile(fmt.Sprintf("%s/%d/status", Root, pid))
+	return ReadNSpidFile(fmt.Sprintf("%s/%d/status", Root, pid))
+}
+
+// ReadNSpidFile returns the NSpid line of a /proc/PID/status file at path,
+// which may be below a proc mount other than Root.
+func ReadNSpidFile(path string) ([]int, error) {
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -82,13 +109,13 @@ func NSpid(pid int) ([]int, error) {
 		for _, f := range strings.Fields(rest) {
 			n, err := strconv.Atoi(f)
 			if err != nil {
-				return nil, fmt.Errorf("parse NSpid of %d: %w", pid, err)
+				return nil, fmt.Errorf("parse NSpid in %s: %w", path, err)
 			}
 			ids = append(ids, n)
 		}
 		return ids, nil
 	}
-	return nil, fmt.Errorf("%s/%d/status has no NSpid line (kernel older than 4.1)", Root, pid)
+	return nil, fmt.Errorf("%s has no NSpid line (kernel older than 4.1)", path)
 }
 
 // NSInode returns the inode number of namespace ns ("pid", "net", "uts", "ipc",
@@ -123,6 +150,23 @@ func PIDs() ([]int, error) {
 	return pids, nil
 }
 
+// ListPIDs returns the positive numeric entries of dir in ascending order: the
+// PIDs that a proc mount at dir shows.
+func ListPIDs(dir string) ([]int, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var pids []int
+	for _, e := range entries {
+		if n, err := strconv.Atoi(e.Name()); err == nil && n > 0 {
+			pids = append(pids, n)
+		}
+	}
+	slices.Sort(pids)
+	return pids, nil
+}
+
 // Cmdline returns the NUL-separated argv of pid.
 func Cmdline(pid int) ([]string, error) {
 	data, err := os.ReadFile(fmt.Sprintf("%s/%d/cmdline", Root, pid))
@@ -148,28 +192,9 @@ func IsNotExist(err error) bool {
 // them with sigtimedwait, and while it waits the kernel shows them as unblocked,
 // so a process sleeping in sigtimedwait counts too.
 func SignalHandled(pid int, sig unix.Signal) (bool, error) {
-	data, err := os.ReadFile(fmt.Sprintf("%s/%d/status", Root, pid))
-	if err != nil {
-		return false, err
-	}
-	bit := uint64(1) << (uint(sig) - 1)
-	found := 0
-	for _, line := range strings.Split(string(data), "\n") {
-		key, rest, ok := strings.Cut(line, ":")
-		if !ok || key != "SigCgt" && key != "SigBlk" {
-			continue
-		}
-		found++
-		mask, err := strconv.ParseUint(strings.TrimSpace(rest), 16, 64)
-		if err != nil {
-			return false, fmt.Errorf("parse %s of %d: %w", key, pid, err)
-		}
-		if mask&bit != 0 {
-			return true, nil
-		}
-	}
-	if found < 2 {
-		return false, fmt.Errorf("%s/%d/status has no SigCgt or SigBlk line", Root, pid)
+	handled, err := signalInMasks(pid, sig, "SigCgt", "SigBlk")
+	if err != nil || handled {
+		return handled, err
 	}
 	wchan, err := os.ReadFile(fmt.Sprintf("%s/%d/wchan", Root, pid))
 	return err == nil && strings.Contains(string(wchan), "sigtimedwait"), nil
@@ -179,6 +204,12 @@ func SignalHandled(pid int, sig unix.Signal) (bool, error) {
 // threads (SigPnd) or for the whole process (ShdPnd) and not yet taken by a
 // handler or sigtimedwait(2).
 func SignalPending(pid int, sig unix.Signal) (bool, error) {
+	return signalInMasks(pid, sig, "SigPnd", "ShdPnd")
+}
+
+// signalInMasks reports whether sig is set in the signal mask line first or
+// second of /proc/PID/status. It fails unless the file has both lines.
+func signalInMasks(pid int, sig unix.Signal, first, second string) (bool, error) {
 	data, err := os.ReadFile(fmt.Sprintf("%s/%d/status", Root, pid))
 	if err != nil {
 		return false, err
@@ -187,7 +218,7 @@ func SignalPending(pid int, sig unix.Signal) (bool, error) {
 	found := 0
 	for _, line := range strings.Split(string(data), "\n") {
 		key, rest, ok := strings.Cut(line, ":")
-		if !ok || key != "SigPnd" && key != "ShdPnd" {
+		if !ok || key != first && key != second {
 			continue
 		}
 		found++
@@ -200,7 +231,7 @@ func SignalPending(pid int, sig unix.Signal) (bool, error) {
 		}
 	}
 	if found < 2 {
-		return false, fmt.Errorf("%s/%d/status has no SigPnd or ShdPnd line", Root, pid)
+		return false, fmt.Errorf("%s/%d/status has no %s or %s line", Root, pid, first, second)
 	}
 	return false, nil
 }

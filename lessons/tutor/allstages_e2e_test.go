@@ -17,9 +17,7 @@ func TestAllStagesInARow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := cli{t: t, bin: buildStaticRTLab(t), root: t.TempDir(), lang: "en"}
-	c.removeBridgeOnCleanup()
-	c.resetOnCleanup()
+	c := newStageCLI(t, buildStaticRTLab(t), "en")
 	ready := 0
 	for _, stage := range stages {
 		if !stage.Ready() {

@@ -12,7 +12,6 @@ import (
 	"github.com/rt-lab/rt-lab/checker"
 	"github.com/rt-lab/rt-lab/lessons"
 	"github.com/rt-lab/rt-lab/locales"
-	"github.com/rt-lab/rt-lab/runtime"
 )
 
 // TestEveryReadyStageSolvable checks that every ready lesson can be solved step
@@ -45,17 +44,9 @@ func TestEveryReadyStageSolvable(t *testing.T) {
 
 // solveStage runs the solutions of stage one step at a time in a fresh root.
 func solveStage(t *testing.T, bin string, stage *lessons.Stage, ids map[string]bool) {
-	c := cli{t: t, bin: bin, root: t.TempDir(), lang: "en"}
-	// Cleanups run last first: the reset deletes the houses, then the bridge of
-	// this root goes.
-	c.removeBridgeOnCleanup()
-	c.resetOnCleanup()
-	runner := &Runner{Exe: c.bin, Root: c.root, Lang: locales.EN, BaseEnv: cliEnv()}
-	t.Cleanup(func() { runner.Close() })
-	r, err := runtime.New(runtime.Options{Root: c.root})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := newStageCLI(t, bin, "en")
+	runner := c.newRunner()
+	r := c.runtime()
 	envs := map[locales.Lang]*checker.Env{}
 	for _, lang := range locales.Langs {
 		envs[lang] = &checker.Env{Runtime: r, P: locales.For(lang), Answers: map[string]string{}}

@@ -2,7 +2,6 @@ package tutor
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -11,13 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
-
 	"github.com/rt-lab/rt-lab/checker"
 	"github.com/rt-lab/rt-lab/internal/procfs"
 	"github.com/rt-lab/rt-lab/lessons"
 	"github.com/rt-lab/rt-lab/locales"
-	"github.com/rt-lab/rt-lab/runtime"
 )
 
 // TestTahap2SolutionsPass runs every solution of tahap 2 against the real
@@ -25,19 +21,13 @@ import (
 // step included, because every house has a user namespace of its own.
 func TestTahap2SolutionsPass(t *testing.T) {
 	requireRoot(t)
-	c := cli{t: t, bin: buildStaticRTLab(t), root: t.TempDir(), lang: "en"}
-	c.resetOnCleanup()
+	c := newStageCLI(t, buildStaticRTLab(t), "en")
 	stage, err := lessons.Find("tahap-2")
 	if err != nil {
 		t.Fatal(err)
 	}
-	runner := &Runner{Exe: c.bin, Root: c.root, Lang: locales.EN, BaseEnv: cliEnv()}
-	t.Cleanup(func() { runner.Close() })
-	r, err := runtime.New(runtime.Options{Root: c.root})
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := &checker.Env{Runtime: r, P: locales.For(locales.EN)}
+	runner := c.newRunner()
+	env := &checker.Env{Runtime: c.runtime(), P: locales.For(locales.EN)}
 
 	for _, step := range stage.Steps {
 		var out bytes.Buffer
@@ -56,19 +46,13 @@ func TestTahap2SolutionsPass(t *testing.T) {
 func TestTahap2UserStepNeedsUserNS(t *testing.T) {
 	requireRoot(t)
 	t.Setenv("RT_LAB_USERNS", "false")
-	c := cli{t: t, bin: buildStaticRTLab(t), root: t.TempDir(), lang: "en"}
-	c.resetOnCleanup()
+	c := newStageCLI(t, buildStaticRTLab(t), "en")
 	stage, err := lessons.Find("tahap-2")
 	if err != nil {
 		t.Fatal(err)
 	}
-	runner := &Runner{Exe: c.bin, Root: c.root, Lang: locales.EN, BaseEnv: cliEnv()}
-	t.Cleanup(func() { runner.Close() })
-	r, err := runtime.New(runtime.Options{Root: c.root})
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := &checker.Env{Runtime: r, P: locales.For(locales.EN)}
+	runner := c.newRunner()
+	env := &checker.Env{Runtime: c.runtime(), P: locales.For(locales.EN)}
 	userChecks := map[string]bool{"user-mapped": true, "user-ranges-apart": true}
 	for _, step := range stage.Steps {
 		var out bytes.Buffer
@@ -102,28 +86,9 @@ func TestStagesWithoutUserNSGiveFullMarks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c := cli{t: t, bin: bin, root: t.TempDir(), lang: "en"}
-			c.removeBridgeOnCleanup()
-			c.resetOnCleanup()
-			stdout, stderr, code := c.run("start", id, "--auto")
-			if code != 0 {
-				t.Fatalf("start --auto: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
-			}
-			stdout, stderr, code = c.run("check", id, "--format", "json")
-			var report checkJSON
-			if err := json.Unmarshal([]byte(stdout), &report); err != nil {
-				t.Fatalf("check: exit %d, output is not JSON: %v\n%s\n%s", code, err, stdout, stderr)
-			}
-			want := stage.MaxPoints()
-			if code != 0 || report.Score != want || report.Max != want || !report.Passed {
-				t.Errorf("check: exit %d, score %d/%d, passed %v; want %d/%d, passed\n%s",
-					code, report.Score, report.Max, report.Passed, want, want, stdout)
-			}
-			r, err := runtime.New(runtime.Options{Root: c.root})
-			if err != nil {
-				t.Fatal(err)
-			}
-			houses, err := r.List()
+			c := newStageCLI(t, bin, "en")
+			c.startAutoFullMarks(stage)
+			houses, err := c.runtime().List()
 			if err != nil || len(houses) == 0 {
 				t.Fatalf("list houses: %d, %v", len(houses), err)
 			}
@@ -141,8 +106,7 @@ func TestStagesWithoutUserNSGiveFullMarks(t *testing.T) {
 // the hostname inside a house.
 func TestTahap2CommandsRun(t *testing.T) {
 	requireRoot(t)
-	c := cli{t: t, bin: buildStaticRTLab(t), root: t.TempDir(), lang: "en"}
-	c.resetOnCleanup()
+	c := newStageCLI(t, buildStaticRTLab(t), "en")
 	stage, err := lessons.Find("tahap-2")
 	if err != nil {
 		t.Fatal(err)
@@ -174,25 +138,11 @@ func TestTahap2CommandsRun(t *testing.T) {
 // the shell's exit status is rt-lab's.
 func TestRunContainerOnPTY(t *testing.T) {
 	requireRoot(t)
-	c := cli{t: t, bin: buildStaticRTLab(t), root: t.TempDir(), lang: "en"}
-	c.resetOnCleanup()
+	c := newStageCLI(t, buildStaticRTLab(t), "en")
 	if _, stderr, code := c.run("create-container", "rumah-tty"); code != 0 {
 		t.Fatalf("create: exit %d: %s", code, stderr)
 	}
-	cmd := exec.Command(c.bin, "--root", c.root, "--lang", c.lang, "run-container", "rumah-tty")
-	cmd.Env = append(cliEnv(), "TERM=dumb")
-	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 120})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ptmx.Close()
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
-	con := newConsole(t, ptmx)
+	cmd, con := c.startOnPTY([]string{"TERM=dumb"}, "run-container", "rumah-tty")
 	con.expect("[rumah-tty]")
 	// A duration no other test uses, so pgrep finds this sleep only.
 	sleep := fmt.Sprintf("sleep %d", 100000+os.Getpid())
@@ -210,7 +160,7 @@ func TestRunContainerOnPTY(t *testing.T) {
 	con.send("echo after-$((6*7))" + keyEnter)
 	con.expect("after-42")
 	con.send("exit 3" + keyEnter)
-	err = cmd.Wait()
+	err := cmd.Wait()
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() != 3 {
 		t.Errorf("run-container: %v, want exit status 3\n%s", err, con.output())

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/rt-lab/rt-lab/lessons"
-	"github.com/rt-lab/rt-lab/locales"
 )
 
 // TestTahap3FirstSolutionOverOtherLimits builds rumah-hemat with other limits
@@ -14,9 +13,7 @@ import (
 // solution updates the house that is already there.
 func TestTahap3FirstSolutionOverOtherLimits(t *testing.T) {
 	requireRoot(t)
-	c := cli{t: t, bin: buildStaticRTLab(t), root: t.TempDir(), lang: "en"}
-	c.removeBridgeOnCleanup()
-	c.resetOnCleanup()
+	c := newStageCLI(t, buildStaticRTLab(t), "en")
 	if stdout, stderr, code := c.run("create-container", "rumah-hemat", "--ram", "32", "--cpu", "50"); code != 0 {
 		t.Fatalf("create with other limits: exit %d\n%s%s", code, stdout, stderr)
 	}
@@ -24,8 +21,7 @@ func TestTahap3FirstSolutionOverOtherLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runner := &Runner{Exe: c.bin, Root: c.root, Lang: locales.EN, BaseEnv: cliEnv()}
-	t.Cleanup(func() { runner.Close() })
+	runner := c.newRunner()
 	var out bytes.Buffer
 	if err := runner.RunSolution(stage.Steps[0].Solution, &out, &out); err != nil {
 		t.Fatalf("solution of %s: %v\n%s", stage.Steps[0].ID, err, out.String())

@@ -2,7 +2,6 @@ package tutor
 
 import (
 	"encoding/json"
-	"strings"
 	"testing"
 
 	"github.com/vishvananda/netlink"
@@ -43,62 +42,21 @@ func (c cli) networkLinks() []string {
 	return links
 }
 
-// removeBridgeOnCleanup removes the root's bridge when the test ends, after
-// the reset that resetOnCleanup registers later (cleanups run last first), so
-// a bridge that outlives its houses is not left behind by a failed test.
-func (c cli) removeBridgeOnCleanup() {
-	c.t.Cleanup(func() { c.run("network", "remove-bridge", "--force") })
-}
-
 func TestTahap4StartAutoGivesFullMarks(t *testing.T) {
 	requireRoot(t)
-	bin := buildRTLab(t)
-	stage, err := lessons.Find("tahap-4")
-	if err != nil {
-		t.Fatal(err)
-	}
-	steps := len(stage.Steps)
-	for _, lang := range []string{"id", "en"} {
-		t.Run(lang, func(t *testing.T) {
-			c := cli{t: t, bin: bin, root: t.TempDir(), lang: lang}
-			c.removeBridgeOnCleanup()
-			c.resetOnCleanup()
-
-			stdout, stderr, code := c.run("start", "tahap-4", "--auto")
-			if code != 0 {
-				t.Fatalf("start --auto: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	testStartAutoFullMarks(t, buildRTLab(t), "tahap-4", func(c cli, _ *lessons.Stage) {
+		// Resetting the stage deletes both houses, which takes their cables
+		// and then the bridge of this root away.
+		links := c.networkLinks()
+		if _, stderr, code := c.run("reset", "tahap-4", "--yes"); code != 0 {
+			c.t.Fatalf("reset tahap-4: exit %d\n%s", code, stderr)
+		}
+		for _, name := range links {
+			if l, err := netlink.LinkByName(name); err == nil {
+				c.t.Errorf("link %s (%s) is left after reset", name, l.Type())
 			}
-			if n := strings.Count(stdout, markPass); n != steps {
-				t.Errorf("start --auto passed %d steps, want %d:\n%s", n, steps, stdout)
-			}
-
-			stdout, stderr, code = c.run("check", "tahap-4", "--format", "json")
-			if code != 0 {
-				t.Errorf("check: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
-			}
-			var report checkJSON
-			if err := json.Unmarshal([]byte(stdout), &report); err != nil {
-				t.Fatalf("check output is not JSON: %v\n%s", err, stdout)
-			}
-			want := 10 * steps
-			if report.Score != want || report.Max != want || !report.Passed {
-				t.Errorf("check: score %d/%d, passed %v; want %d/%d, passed",
-					report.Score, report.Max, report.Passed, want, want)
-			}
-
-			// Resetting the stage deletes both houses, which takes their
-			// cables and then the bridge of this root away.
-			links := c.networkLinks()
-			if _, stderr, code := c.run("reset", "tahap-4", "--yes"); code != 0 {
-				t.Fatalf("reset tahap-4: exit %d\n%s", code, stderr)
-			}
-			for _, name := range links {
-				if l, err := netlink.LinkByName(name); err == nil {
-					t.Errorf("link %s (%s) is left after reset", name, l.Type())
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 // TestTahap4StoppedHouseFailsCalls stops rumah-depok after the stage is done:
@@ -106,15 +64,9 @@ func TestTahap4StartAutoGivesFullMarks(t *testing.T) {
 // calls for real and does not trust the earlier result.
 func TestTahap4StoppedHouseFailsCalls(t *testing.T) {
 	requireRoot(t)
-	c := cli{t: t, bin: buildRTLab(t), root: t.TempDir(), lang: "en"}
-	c.removeBridgeOnCleanup()
-	c.resetOnCleanup()
-	if stdout, stderr, code := c.run("start", "tahap-4", "--auto"); code != 0 {
-		t.Fatalf("start --auto: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
-	}
-	if _, stderr, code := c.run("stop-container", "rumah-depok"); code != 0 {
-		t.Fatalf("stop-container rumah-depok: exit %d\n%s", code, stderr)
-	}
+	c := newStageCLI(t, buildRTLab(t), "en")
+	c.mustRun("start", "tahap-4", "--auto")
+	c.mustRun("stop-container", "rumah-depok")
 
 	passed := c.checkSteps("tahap-4")
 	wants := map[string]bool{
