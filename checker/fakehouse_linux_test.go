@@ -22,6 +22,7 @@ import (
 
 func TestMain(m *testing.M) {
 	runtime.MaybeInit()
+	testutil.ExitUnlessStatic()
 	os.Exit(m.Run())
 }
 

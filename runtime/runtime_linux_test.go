@@ -16,6 +16,7 @@ import (
 
 func TestMain(m *testing.M) {
 	MaybeInit()
+	testutil.ExitUnlessStatic()
 	os.Exit(m.Run())
 }
 

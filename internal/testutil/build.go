@@ -1,6 +1,8 @@
 package testutil
 
 import (
+	"debug/elf"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,4 +49,27 @@ func BuildRTLab(t testing.TB, worldReadable bool) string {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
+}
+
+// ExitUnlessStatic ends a test binary run by root that is dynamically linked,
+// with a message that names the fix. Such packages run the test binary itself
+// inside houses (as the enter helper), and a house has no program interpreter
+// for a dynamic binary: every such test would fail with "nsenter: can't
+// execute". Call it from TestMain.
+func ExitUnlessStatic() {
+	if os.Geteuid() != 0 {
+		return
+	}
+	f, err := elf.Open("/proc/self/exe")
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	for _, prog := range f.Progs {
+		if prog.Type == elf.PT_INTERP {
+			fmt.Fprintln(os.Stderr, "this test binary is dynamically linked (cgo on), so it cannot run inside a house: "+
+				"run the tests with CGO_ENABLED=0, as 'make test' does")
+			os.Exit(2)
+		}
+	}
 }
