@@ -71,6 +71,8 @@ type enterConfig struct {
 	// NewSession: stdin is a pseudo-terminal made for the command, to become
 	// the controlling terminal of a new session.
 	NewSession bool `json:"new_session"`
+	// IgnoreHangup: the command starts with SIGHUP ignored (see useHousePTY).
+	IgnoreHangup bool `json:"ignore_hangup"`
 }
 
 func isEnterHelper() bool {
@@ -140,6 +142,9 @@ func enter(status *os.File) (int, string) {
 	// the rt-lab binary and the pipes close on exec.
 	if err := unix.CloseRange(3, math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return ExitNotExecutable, "eclose_range: " + err.Error()
+	}
+	if cfg.IgnoreHangup {
+		signal.Ignore(syscall.SIGHUP)
 	}
 	err = unix.Exec(path, cfg.Args, cfg.Env)
 	fmt.Fprintf(os.Stderr, "rt-lab: exec %s: %v\n", path, err)

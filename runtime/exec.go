@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+	"golang.org/x/term"
 
 	"github.com/rt-lab/rt-lab/internal/cgroups"
 	"github.com/rt-lab/rt-lab/internal/procfs"
@@ -29,10 +30,12 @@ type Process struct {
 	Stderr io.Writer
 	TTY    bool // Stdin is the user's terminal: give the process the foreground
 
-	// newSession is set when Stdin, Stdout and Stderr are the slave end of a
-	// pseudo-terminal made for the command. It then becomes the controlling
-	// terminal of a new session.
+	// newSession is set when Stdin and Stdout are the slave end of a
+	// pseudo-terminal made for the command. The slave then becomes the
+	// controlling terminal of a new session.
 	newSession bool
+	// ignoreHangup starts the command with SIGHUP ignored; see useHousePTY.
+	ignoreHangup bool
 }
 
 // Exit statuses of Exec for a command that could not run, as in POSIX shells.
@@ -163,7 +166,7 @@ func (r *Runtime) Exec(name string, p Process) (int, error) {
 		}
 		if c.UserNS {
 			h, err := startHelper(busybox, nsFiles, cgroupFD,
-				enterConfig{Args: args, Env: env, Dir: "/root", TTY: p.TTY, NewSession: p.newSession}, p)
+				enterConfig{Args: args, Env: env, Dir: "/root", TTY: p.TTY, NewSession: p.newSession, IgnoreHangup: p.ignoreHangup}, p)
 			done <- started{helper: h, err: err}
 			return
 		}
@@ -264,6 +267,11 @@ func startInNamespaces(fds []int, cgroupFD int, args, env []string, p Process) (
 	if cgroupFD != -1 {
 		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, cgroupFD
 	}
+	if p.ignoreHangup {
+		// A signal ignored in rt-lab stays ignored across fork and exec. The
+		// handler comes back in waitForeground, which calls signal.Notify for SIGHUP.
+		signal.Ignore(syscall.SIGHUP)
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -359,10 +367,14 @@ func reclaimTerminal() {
 // house has no usable /dev/pts/ptmx, p keeps the user's terminal, and the
 // returned relay is nil.
 func (r *Runtime) useHousePTY(c *Container, p *Process) *relay {
+	// Output redirected to a file or a pipe must stay byte for byte, without
+	// the carriage returns and echo of a terminal, so both ends need one.
 	in, ok := p.Stdin.(*os.File)
-	if !ok {
+	out, outOK := p.Stdout.(*os.File)
+	if !ok || !outOK || !term.IsTerminal(int(out.Fd())) {
 		return nil
 	}
+
 	var owner uint32
 	if c.UserNS {
 		owner = c.IDBase
@@ -379,7 +391,30 @@ func (r *Runtime) useHousePTY(c *Container, p *Process) *relay {
 		pty.slave.Close()
 		return nil
 	}
-	p.Stdin, p.Stdout, p.Stderr = pty.slave, pty.slave, pty.slave
+
+	p.Stdin, p.Stdout = pty.slave, pty.slave
+	if errOut, ok := p.Stderr.(*os.File); ok && term.IsTerminal(int(errOut.Fd())) {
+		p.Stderr = pty.slave
+	}
 	p.TTY, p.newSession = false, true
+	// A one-shot command leads the terminal's new session, so when it exits the
+	// kernel sends SIGHUP to its process group, which would end what it started
+	// in the background (sh -c 'server &'). Such a command starts with SIGHUP
+	// ignored, as under nohup. An interactive shell keeps SIGHUP, and puts
+	// background jobs in process groups of their own.
+	p.ignoreHangup = len(p.Args) > 0
 	return rl
+}
+
+// GetSettled returns container name after any rt-lab command that is changing
+// it has finished, because it waits for the root's lock first. A shell in the
+// house ends before a stop from another terminal has seen the house's init
+// exit, so Get alone would still report the house running.
+func (r *Runtime) GetSettled(name string) (*Container, error) {
+	l, err := r.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer l.Unlock()
+	return r.Get(name)
 }

@@ -2,9 +2,15 @@ package runtime
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/creack/pty"
@@ -90,6 +96,67 @@ func TestExecPTYBackgroundJob(t *testing.T) {
 	}
 	if !strings.Contains(out, "started") {
 		t.Errorf("output %q, want started", out)
+	}
+	// The command leads the terminal's session, so without SIGHUP ignored the
+	// kernel would end the sleep when sh exits.
+	if pids, _ := execOutput(t, r, "rumah-bg", "pidof", "sleep"); strings.TrimSpace(pids) == "" {
+		t.Error("the background sleep did not outlive sh -c")
+	}
+}
+
+// TestExecPTYNotForRedirectedOutput runs Exec in a child process whose
+// controlling terminal is a new host pseudo-terminal, as from a shell, with
+// stdout redirected to a file: the file must get the command's bytes as they
+// are, without a pseudo-terminal in between.
+func TestExecPTYNotForRedirectedOutput(t *testing.T) {
+	if root := os.Getenv("RT_LAB_TEST_REDIRECT_ROOT"); root != "" {
+		r, err := New(Options{Root: root})
+		if err != nil {
+			fmt.Println(err)
+			os.Exit(3)
+		}
+		code, err := r.Exec("rumah-file", Process{Args: []string{"sh", "-c", "printf 'a\\nb\\n'; tty"},
+			Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, TTY: true})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(3)
+		}
+		os.Exit(code)
+	}
+	r := newTestRuntime(t)
+	if _, err := r.Create(CreateOptions{Name: "rumah-file"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Start("rumah-file"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ptmx.Close()
+	go io.Copy(io.Discard, ptmx)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestExecPTYNotForRedirectedOutput$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "RT_LAB_TEST_REDIRECT_ROOT="+r.Root())
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, out, tty
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	err = cmd.Run()
+	tty.Close()
+	var exitErr *exec.ExitError
+	if !errors.As(err, &exitErr) || exitErr.ExitCode() != 1 {
+		t.Errorf("child: %v, want exit status 1 from tty without a terminal", err)
+	}
+	data, err := os.ReadFile(out.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(data); got != "a\nb\nnot a tty\n" {
+		t.Errorf("file holds %q, want the bytes without a pseudo-terminal", got)
 	}
 }
 

@@ -66,7 +66,13 @@ func (a *App) runRun(name string, command []string) error {
 		return err
 	}
 	if len(command) == 0 {
-		a.info(a.Stderr, "RunLeft", "Name", name)
+		// The shell also ends when the house is stopped or demolished from
+		// another terminal, and then the house does not keep running.
+		if now, err := r.GetSettled(name); err == nil && now.Status == runtime.StatusRunning {
+			a.info(a.Stderr, "RunLeft", "Name", name)
+		} else {
+			a.info(a.Stderr, "RunHouseEnded", "Name", name)
+		}
 	}
 	if code != 0 {
 		return &exitError{code: code}
