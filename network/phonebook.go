@@ -13,6 +13,9 @@ import (
 // PhoneBookMount in each house, and the house's /etc/hosts is a symbolic link
 // to PhoneBookHosts (see LinkHosts). So a house that comes or goes changes one
 // file, whatever the number of houses.
+//
+// NOTE: a house that an older rt-lab started keeps its own /etc/hosts file,
+// which nothing updates any more, until its next start links it.
 const (
 	phoneBookDir  = "phonebook"
 	phoneBookFile = "hosts"
