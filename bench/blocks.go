@@ -79,11 +79,11 @@ func benchBlocks(ctx context.Context, e *env) ([]block, error) {
 		{"busybox true (fork and exec of a static binary)", "", func(int) error {
 			return exec.Command(busybox, "true").Run()
 		}},
-		{"atomic write of a 1 KiB state file with 2 fsyncs", "fsutil.WriteFileAtomic: state.json, network files, each /etc/hosts",
+		{"atomic write of a 1 KiB state file with 2 fsyncs", "fsutil.WriteFileAtomic: state.json, network files",
 			func(i int) error {
 				return fsutil.WriteFileAtomic(filepath.Join(dir, "state.json"), make([]byte, 1024), 0o644)
 			}},
-		{"the same write without fsync", "", func(i int) error {
+		{"the same write without fsync", "the phone book", func(i int) error {
 			tmp := filepath.Join(dir, "state.json.tmp")
 			if err := os.WriteFile(tmp, make([]byte, 1024), 0o644); err != nil {
 				return err

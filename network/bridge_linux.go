@@ -63,8 +63,10 @@ func (n *Network) ensureBridge() (_ netlink.Link, retErr error) {
 	if err := n.setBridgeAddress(link); err != nil {
 		return nil, n.bridgeError(err)
 	}
-	if err := netlink.LinkSetUp(link); err != nil {
-		return nil, n.bridgeError(err)
+	if link.Attrs().Flags&net.FlagUp == 0 {
+		if err := netlink.LinkSetUp(link); err != nil {
+			return nil, n.bridgeError(err)
+		}
 	}
 	if err := n.installRules(); err != nil {
 		return nil, err
@@ -84,18 +86,25 @@ func (n *Network) gatewayPrefix() netip.Prefix {
 
 // setBridgeAddress makes the gateway the bridge's only IPv4 address. An older
 // address stays behind when the subnet changed while no container had one.
+// A bridge that has the gateway already is left unchanged.
 func (n *Network) setBridgeAddress(link netlink.Link) error {
 	want := ipNet(n.gatewayPrefix())
 	addrs, err := addrList(link, netlink.FAMILY_V4)
 	if err != nil {
 		return err
 	}
+	present := false
 	for _, a := range addrs {
-		if a.IPNet.String() != want.String() {
-			if err := netlink.AddrDel(link, &a); err != nil {
-				return err
-			}
+		if a.IPNet.String() == want.String() {
+			present = true
+			continue
 		}
+		if err := netlink.AddrDel(link, &a); err != nil {
+			return err
+		}
+	}
+	if present {
+		return nil
 	}
 	return netlink.AddrReplace(link, &netlink.Addr{IPNet: want})
 }

@@ -17,6 +17,10 @@ type Allocation struct {
 	Name    string     `json:"name"`
 	ID      string     `json:"id"` // 8 hex digits; see HostLinkName
 	Address netip.Addr `json:"address"`
+	// Hostname is the container's hostname, listed in the phone book next
+	// to Name when it differs. Empty for an allocation of an older rt-lab
+	// until the container's next start.
+	Hostname string `json:"hostname,omitempty"`
 }
 
 // HostLink returns the name of the host end of the container's veth pair.
@@ -74,6 +78,32 @@ func (n *Network) Allocate(name string) (Allocation, error) {
 		return Allocation{}, err
 	}
 	return a, nil
+}
+
+// SetHostname records hostname in the allocation of container name, for the
+// phone book. It writes only when the hostname changed, and does nothing for
+// a name without an allocation. It takes ROOT/network.lock.
+func (n *Network) SetHostname(name, hostname string) error {
+	l, err := n.lock()
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+
+	if err := n.readConfig(); err != nil {
+		return err
+	}
+	table, err := n.readAddresses()
+	if err != nil {
+		return err
+	}
+	a, ok := table.Allocations[name]
+	if !ok || a.Hostname == hostname {
+		return nil
+	}
+	a.Hostname = hostname
+	table.Allocations[name] = a
+	return n.writeAddresses(table)
 }
 
 // Release frees the address of container name. Releasing a name without an
@@ -210,7 +240,10 @@ func (n *Network) writeAddresses(table *addressTable) error {
 func (n *Network) writeTable(table *addressTable, subnet netip.Prefix) error {
 	table.Version = ConfigVersion
 	table.Subnet = subnet
-	return fsutil.WriteJSONAtomic(n.addressesPath(), table, 0o644)
+	if err := fsutil.WriteJSONAtomic(n.addressesPath(), table, 0o644); err != nil {
+		return err
+	}
+	return n.writePhoneBook(table)
 }
 
 // liveAllocations returns the allocations in table of containers that exist,

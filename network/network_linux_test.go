@@ -4,9 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -458,60 +456,6 @@ func TestRemoveOrphanLinks(t *testing.T) {
 	}
 	if _, err := netlink.LinkByName(kept.HostLink()); err != nil {
 		t.Errorf("link %s of a known house was removed: %v", kept.HostLink(), err)
-	}
-}
-
-// startChrooted starts busybox sleep with root as its root folder and returns
-// its PID, so /proc/PID/root leads to root as it does to a container's root.
-func startChrooted(t *testing.T, root string) int {
-	t.Helper()
-	busybox, err := exec.LookPath("busybox")
-	if err != nil {
-		t.Fatalf("busybox: %v", err)
-	}
-	data, err := os.ReadFile(busybox)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Join(root, "bin"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(root, "bin/busybox"), data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd := &exec.Cmd{
-		Path:        "/bin/busybox", // resolved after the chroot
-		Args:        []string{"busybox", "sleep", "100000"},
-		SysProcAttr: &syscall.SysProcAttr{Chroot: root},
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start busybox sleep in %s: %v", root, err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	return cmd.Process.Pid
-}
-
-func TestWriteHostsThroughProcRoot(t *testing.T) {
-	testutil.RequireRoot(t)
-	root := t.TempDir()
-	pid := startChrooted(t, root)
-	// An absolute link, as a container could make, must resolve inside its
-	// root and not to the host's /etc.
-	if err := os.Symlink("/data", filepath.Join(root, "etc")); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Mkdir(filepath.Join(root, "data"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-
-	if err := WriteHosts(fmt.Sprintf("/proc/%d/root", pid), []byte("10.0.0.2\trumah\n")); err != nil {
-		t.Fatal(err)
-	}
-	if got := readFile(t, filepath.Join(root, "data/hosts")); got != "10.0.0.2\trumah\n" {
-		t.Errorf("hosts inside the root = %q", got)
 	}
 }
 

@@ -29,7 +29,7 @@ func TableName(root string) string {
 	return tablePrefix + hashHex(root)
 }
 
-// installRules replaces, in one nftables transaction, the root's table with
+// installRules makes the root's nftables table equal to
 //
 //	table ip rtlab_HASH {
 //		chain forward {
@@ -42,6 +42,11 @@ func TableName(root string) string {
 //			ip saddr SUBNET oifname != BRIDGE masquerade
 //		}
 //	}
+//
+// It reads the table first and writes it only when it is missing or differs,
+// because every nftables change makes the kernel wait for an RCU grace period
+// (about 10 ms in __flush_work from nft_rcv_nl_event) when the netlink socket
+// closes. A write replaces the whole table in one transaction.
 //
 // The forward rules keep two complexes apart: once net.ipv4.ip_forward is 1,
 // for NAT or for any other reason, the host would otherwise route packets from
@@ -56,48 +61,26 @@ func TableName(root string) string {
 // rules add one) still drops the forwarded packets, because every base chain on
 // a hook must accept a packet. rt-lab does not change other tables.
 func (n *Network) installRules() error {
-	conn, err := nftables.New()
+	// One socket for the reads and the write, so that the kernel's wait on
+	// close happens at most once.
+	conn, err := nftables.New(nftables.AsLasting())
 	if err != nil {
-		return n.rulesError(err)
-	}
-	// A kernel without nf_tables answers a batch with one error where
-	// google/nftables v0.3.0 waits for an answer to every message, so Flush
-	// would block for good. A list request fails at once instead.
-	if _, err := conn.ListTablesOfFamily(nftables.TableFamilyIPv4); err != nil {
 		return n.rulesUnavailable(err)
 	}
-	table := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: TableName(n.root)}
-	// Adding the table first makes the delete succeed when it is missing, so
-	// the batch replaces an older table, or makes a new one, atomically.
-	conn.AddTable(table)
-	conn.DelTable(table)
-	conn.AddTable(table)
+	defer conn.CloseLasting()
 
-	accept := nftables.ChainPolicyAccept
-	forward := conn.AddChain(&nftables.Chain{
-		Name:     forwardChain,
-		Table:    table,
-		Type:     nftables.ChainTypeFilter,
-		Hooknum:  nftables.ChainHookForward,
-		Priority: nftables.ChainPriorityFilter,
-		Policy:   &accept,
-	})
-	for _, exprs := range n.isolationExprs() {
-		conn.AddRule(&nftables.Rule{Table: table, Chain: forward, Exprs: exprs})
+	want := n.wantedTable()
+	// A kernel without nf_tables answers a batch with one error where
+	// google/nftables v0.3.0 waits for an answer to every message, so Flush
+	// would block for good. The read fails at once instead.
+	current, exists, err := readTable(conn, want)
+	if err != nil {
+		return n.rulesUnavailable(err)
 	}
-
-	if n.cfg.NAT {
-		nat := conn.AddChain(&nftables.Chain{
-			Name:     natChain,
-			Table:    table,
-			Type:     nftables.ChainTypeNAT,
-			Hooknum:  nftables.ChainHookPostrouting,
-			Priority: nftables.ChainPriorityNATSource,
-		})
-		conn.AddRule(&nftables.Rule{Table: table, Chain: nat, Exprs: n.masqueradeExprs()})
-	}
-	if err := conn.Flush(); err != nil {
-		return n.rulesError(err)
+	if !current {
+		if err := want.write(conn, exists); err != nil {
+			return n.rulesError(err)
+		}
 	}
 
 	if !n.cfg.NAT {

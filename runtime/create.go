@@ -30,10 +30,11 @@ type CreateOptions struct {
 }
 
 // Create records a new container and builds its root file system: an overlay
-// upper folder holding the house's own /etc/hostname and /etc/hosts on top of the
-// shared busybox base. It reserves the house's address on the root's bridge,
-// creating the bridge at first use, and adds the house to every neighbour's
-// /etc/hosts. It leaves nothing behind when it fails.
+// upper folder holding the house's own /etc/hostname, and /etc/hosts as a link
+// to the root's phone book, on top of the shared busybox base. It reserves the
+// house's address on the root's bridge, creating the bridge at first use,
+// which adds the house to the phone book. It leaves nothing behind when it
+// fails.
 func (r *Runtime) Create(opts CreateOptions) (_ *Container, retErr error) {
 	if err := r.checkCreateOptions(&opts); err != nil {
 		return nil, err
@@ -126,7 +127,7 @@ func (r *Runtime) Create(opts CreateOptions) (_ *Container, retErr error) {
 		Created:     time.Now().UTC().Truncate(time.Second),
 		Status:      StatusStopped,
 	}
-	a, err := allocate(n, opts.Name)
+	a, err := allocate(n, opts.Name, opts.Hostname)
 	if err != nil {
 		return nil, err
 	}
@@ -137,21 +138,15 @@ func (r *Runtime) Create(opts CreateOptions) (_ *Container, retErr error) {
 		}
 	}()
 	c.Address = a.Address
-	all, err := n.Allocations()
-	if err != nil {
+	if err := r.linkHosts(c); err != nil {
 		return nil, err
 	}
-	if err := r.writeHosts(c, all); err != nil {
-		return nil, err
-	}
-	step(opCreate, "hosts-written")
+	step(opCreate, "hosts-linked")
 	// The state file is written last: its presence marks a complete container.
 	if err := r.save(c); err != nil {
 		return nil, err
 	}
 	step(opCreate, "state-saved")
-	r.updatePhoneBook(n, c.Name)
-	step(opCreate, "phone-book-updated")
 	return c, nil
 }
 

@@ -133,18 +133,14 @@ func (r *Runtime) remove(name string) error {
 	return r.releaseNetwork(name)
 }
 
-// releaseNetwork frees container name's address, removes the bridge when no
-// house has one left, and takes name out of the other houses' /etc/hosts. The
+// releaseNetwork frees container name's address, which takes name out of the
+// phone book, and removes the bridge when no house has one left. The
 // caller holds the lock and has removed name's folder.
 func (r *Runtime) releaseNetwork(name string) error {
 	if err := r.disconnect(name, true); err != nil {
 		return err
 	}
 	step(opDelete, "address-released")
-	if n, err := r.Network(); err == nil {
-		r.updatePhoneBook(n, name)
-	}
-	step(opDelete, "phone-book-updated")
 	return nil
 }
 

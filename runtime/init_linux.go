@@ -31,6 +31,9 @@ type initConfig struct {
 	Upper    string `json:"upper"`
 	Work     string `json:"work"`
 	Hostname string `json:"hostname"`
+	// PhoneBook is the host folder of the root's phone book, mounted at
+	// network.PhoneBookMount (see mountPhoneBook).
+	PhoneBook string `json:"phonebook,omitempty"`
 	// UserNS: the bootstrap runs as root of a new user namespace, and the
 	// parent has mounted the root file system already; it passes the rootfs
 	// folder on initMountFD (see mountForUserNS).
@@ -169,8 +172,8 @@ func mountKernelFS(root string) error {
 	return nil
 }
 
-// mountRootfs mounts the overlay at cfg.Rootfs, then /tmp, /dev and the house
-// tools in it. owner is the host uid and gid of root in the house, which
+// mountRootfs mounts the overlay at cfg.Rootfs, then /tmp, /dev, the house
+// tools and the phone book in it. owner is the host uid and gid of root in the house, which
 // owns the folders and device nodes made here. Warnings go to warn, the
 // house's init.log.
 func mountRootfs(cfg *initConfig, owner uint32, warn io.Writer) error {
@@ -192,6 +195,9 @@ func mountRootfs(cfg *initConfig, owner uint32, warn io.Writer) error {
 		}
 	}
 	if err := mountHouseTools(root, warn); err != nil {
+		return err
+	}
+	if err := mountPhoneBook(cfg.PhoneBook, root); err != nil {
 		return err
 	}
 	return setupDev(root+"/dev", owner)

@@ -111,7 +111,7 @@ func keepOrFreeSubnet(root, want, bridge string) (string, error) {
 // bridge if it is missing, as after a reboot. When the bridge cannot be made,
 // an address that allocate reserved itself is released again, so a rejected
 // create leaves none behind. The caller holds the subnet lock.
-func allocate(n *network.Network, name string) (network.Allocation, error) {
+func allocate(n *network.Network, name, hostname string) (network.Allocation, error) {
 	_, had, err := n.Allocation(name)
 	if err != nil {
 		return network.Allocation{}, err
@@ -128,12 +128,15 @@ func allocate(n *network.Network, name string) (network.Allocation, error) {
 		}
 		return network.Allocation{}, err
 	}
+	if err := n.SetHostname(name, hostname); err != nil {
+		return network.Allocation{}, err
+	}
 	return a, nil
 }
 
 // reserveAddress is allocate for an existing container: it takes the subnet
 // lock and opens the root's network first.
-func (r *Runtime) reserveAddress(name string) (*network.Network, network.Allocation, error) {
+func (r *Runtime) reserveAddress(name, hostname string) (*network.Network, network.Allocation, error) {
 	l, err := lockSubnets()
 	if err != nil {
 		return nil, network.Allocation{}, err
@@ -143,13 +146,14 @@ func (r *Runtime) reserveAddress(name string) (*network.Network, network.Allocat
 	if err != nil {
 		return nil, network.Allocation{}, err
 	}
-	a, err := allocate(n, name)
+	a, err := allocate(n, name, hostname)
 	return n, a, err
 }
 
 // disconnect removes container name's veth pair. With release it also frees
 // the address and, when no container of the root has one left, removes the
-// bridge, its nftables table and any veth left on it by a crash. Every step
+// bridge, its nftables table, any veth left on it by a crash, and the phone
+// book. Every step
 // is safe to repeat, and a root without a network is left alone.
 func (r *Runtime) disconnect(name string, release bool) error {
 	n, err := r.loadNetwork()
@@ -175,49 +179,24 @@ func (r *Runtime) disconnect(name string, release bool) error {
 	if _, err := n.RemoveOrphanLinks(); err != nil {
 		return err
 	}
-	return n.RemoveBridge(false)
+	if err := n.RemoveBridge(false); err != nil {
+		return err
+	}
+	// No house is left to read the phone book. The next allocation writes it
+	// again.
+	return network.RemovePhoneBook(r.root)
 }
 
-// writeHosts writes c's /etc/hosts, the phone book of the complex, from the
-// allocations all. A running container's file is replaced through
-// /proc/PID/root, never through its overlay upper folder (see
-// network.WriteHosts), and a stopped one's in its upper folder.
-func (r *Runtime) writeHosts(c *Container, all []network.Allocation) error {
+// linkHosts makes c's /etc/hosts a symbolic link to the root's phone book
+// (see network.LinkHosts). c must be stopped: the link is made in its overlay
+// upper folder. In a house with a user namespace the link and the mount point
+// belong to the house's root.
+func (r *Runtime) linkHosts(c *Container) error {
 	root := r.UpperDir(c.Name)
-	if c.Status == StatusRunning {
-		root = fmt.Sprintf("/proc/%d/root", c.PID)
-	}
-	content := network.RenderHosts(c.Name, c.Hostname, all)
-	// In a house with a user namespace the file must belong to the house's root.
-	if err := asHouseRoot(c, func() error { return network.WriteHosts(root, content) }); err != nil {
-		return fmt.Errorf("write /etc/hosts of %s: %w", c.Name, err)
+	if err := asHouseRoot(c, func() error { return network.LinkHosts(root) }); err != nil {
+		return fmt.Errorf("link /etc/hosts of %s to the phone book: %w", c.Name, err)
 	}
 	return nil
-}
-
-// updatePhoneBook rewrites /etc/hosts in every container but skip after a
-// container came or went. A container whose file cannot be written is logged
-// and skipped, so one damaged house does not block the others. It gets the
-// current phone book again at its next start.
-func (r *Runtime) updatePhoneBook(n *network.Network, skip string) {
-	all, err := n.Allocations()
-	if err != nil {
-		slog.Warn("phone book not updated", "error", err)
-		return
-	}
-	cs, err := r.List()
-	if err != nil {
-		slog.Warn("phone book not updated", "error", err)
-		return
-	}
-	for _, c := range cs {
-		if c.Name == skip || c.Status == StatusBroken {
-			continue
-		}
-		if err := r.writeHosts(c, all); err != nil {
-			slog.Warn("phone book not updated", "container", c.Name, "error", err)
-		}
-	}
 }
 
 // Network returns the network of the root as stored, counting only the
@@ -273,10 +252,12 @@ func (r *Runtime) RemoveBridge(force bool) error {
 
 // prepareNetwork reserves c's address before a start, for a container created
 // before rt-lab had a network, recreates the bridge when it is missing, as
-// after a reboot, and writes c's /etc/hosts while c is stopped, in case a
-// neighbour changed while the file could not be written.
+// after a reboot, rewrites the phone book when a crash left it behind the
+// address table, and links c's /etc/hosts to it while c is stopped, which also
+// moves a house of an older rt-lab, whose /etc/hosts is a file, to the
+// phone book.
 func (r *Runtime) prepareNetwork(c *Container) error {
-	n, a, err := r.reserveAddress(c.Name)
+	n, a, err := r.reserveAddress(c.Name, c.Hostname)
 	if err != nil {
 		return err
 	}
@@ -285,13 +266,11 @@ func (r *Runtime) prepareNetwork(c *Container) error {
 		if err := r.save(c); err != nil {
 			return err
 		}
-		defer r.updatePhoneBook(n, c.Name)
 	}
-	all, err := n.Allocations()
-	if err != nil {
+	if err := n.UpdatePhoneBook(); err != nil {
 		return err
 	}
-	return r.writeHosts(c, all)
+	return r.linkHosts(c)
 }
 
 // attach connects container name's init, pid, to the bridge: eth0 with its

@@ -3,6 +3,7 @@ package runtime
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -101,7 +102,26 @@ func (r *Runtime) Recover(dryRun bool, plan func() ([]Repair, error)) ([]RepairR
 		results[i].Err = r.repair(rep, start)
 		results[i].Done = results[i].Err == nil
 	}
+	if !dryRun {
+		r.refreshPhoneBook()
+	}
 	return results, nil
+}
+
+// refreshPhoneBook rewrites the phone book when it differs from the address
+// table, as after a crash between the writes of the two files. A failure is
+// logged, because the next start repairs the phone book too.
+func (r *Runtime) refreshPhoneBook() {
+	n, err := r.loadNetwork()
+	if errors.Is(err, network.ErrNotConfigured) {
+		return
+	}
+	if err == nil {
+		err = n.UpdatePhoneBook()
+	}
+	if err != nil {
+		slog.Warn("phone book not updated", "root", r.root, "error", err)
+	}
 }
 
 // recoverLock takes the root's lock. A dry run on a root that has no lock
@@ -308,7 +328,7 @@ func linkGone(err error) bool {
 }
 
 // releaseAddress releases the address of name, which must have no folder, and
-// takes it out of the other houses' /etc/hosts.
+// so takes it out of the phone book.
 func (r *Runtime) releaseAddress(name string) error {
 	if err := ValidateName(name); err != nil {
 		return err
@@ -316,11 +336,5 @@ func (r *Runtime) releaseAddress(name string) error {
 	if _, err := os.Lstat(r.ContainerDir(name)); !errors.Is(err, os.ErrNotExist) {
 		return usererr.New(usererr.Failed, "ErrRecoverHouseExists", "Name", name, "Path", r.ContainerDir(name))
 	}
-	if err := r.disconnect(name, true); err != nil {
-		return err
-	}
-	if n, err := r.Network(); err == nil {
-		r.updatePhoneBook(n, name)
-	}
-	return nil
+	return r.disconnect(name, true)
 }

@@ -23,7 +23,8 @@ type TempFile struct {
 
 // Names of the temporary files and folders rt-lab writes. fsutil.WriteFileAtomic
 // names its file "." + the target's name + ".tmp-" + random digits
-// (os.CreateTemp), network.WriteHosts ".hosts.rt-lab-" + 12 hex digits, and
+// (os.CreateTemp), network.LinkHosts and the WriteHosts of older rt-lab
+// versions ".hosts.rt-lab-" + 12 hex digits, and
 // ensureBase builds a base in ".tmp-" + its id + "-" + random digits.
 var (
 	rootTempName  = regexp.MustCompile(`^\.(network|network-addresses|progress|settings)\.json\.tmp-[0-9]+$`)

@@ -201,6 +201,8 @@ func (r *Runtime) start(c *Container) (retErr error) {
 		Work:     r.workDir(c.Name),
 		Hostname: c.Hostname,
 		UserNS:   c.UserNS,
+
+		PhoneBook: r.phoneBookDir(),
 	}
 	if c.UserNS {
 		fd, err := r.mountForUserNS(c, &cfg, pid, logFile)

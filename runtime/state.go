@@ -38,6 +38,20 @@ func brokenError(name, path string, err error) error {
 // keep the recorded values either way, so callers can report what the file
 // claimed.
 func (r *Runtime) load(name string) (*Container, error) {
+	c, err := r.readState(name)
+	if err != nil {
+		return nil, err
+	}
+	c.Status = StatusStopped
+	if c.PID > 0 && verifyInit(c.PID, c.PIDStart, r.UpperDir(name)) == nil {
+		c.Status = StatusRunning
+	}
+	return c, nil
+}
+
+// readState reads and checks container name's state file without looking
+// for its init, so Status is left empty.
+func (r *Runtime) readState(name string) (*Container, error) {
 	data, err := os.ReadFile(r.statePath(name))
 	if err != nil {
 		return nil, err
@@ -51,10 +65,6 @@ func (r *Runtime) load(name string) (*Container, error) {
 	}
 	if c.Name != name {
 		return nil, usererr.Wrap(fmt.Errorf("name field is %q", c.Name), usererr.Failed, "ErrStateCorrupt", "Path", r.statePath(name))
-	}
-	c.Status = StatusStopped
-	if c.PID > 0 && verifyInit(c.PID, c.PIDStart, r.UpperDir(name)) == nil {
-		c.Status = StatusRunning
 	}
 	return &c, nil
 }

@@ -11,7 +11,7 @@ import (
 
 // SetSubnet moves the complex to subnet and returns the houses' new addresses.
 // Every house keeps its link id and gets an address in subnet, in the order of
-// its old one. Its state file and /etc/hosts follow, and the bridge, when it
+// its old one. Its state file and the phone book follow, and the bridge, when it
 // exists, gets the new gateway address. A root without a network gets subnet
 // as its first one.
 //
@@ -65,9 +65,6 @@ func (r *Runtime) SetSubnet(subnet string) ([]network.Allocation, error) {
 		c.Address = a.Address
 		if err := r.save(c); err != nil {
 			slog.Warn("state file not updated after the subnet moved", "container", c.Name, "error", err)
-		}
-		if err := r.writeHosts(c, moved); err != nil {
-			slog.Warn("phone book not updated after the subnet moved", "container", c.Name, "error", err)
 		}
 	}
 	return moved, nil

@@ -206,12 +206,12 @@ func TestSetSubnetAfterTakeover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hosts, err := os.ReadFile(filepath.Join(r.UpperDir("rumah-w"), "etc", "hosts"))
+	hosts, err := os.ReadFile(filepath.Join(network.PhoneBookDir(r.Root()), "hosts"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(string(hosts), v.Address.String()+"\trumah-v") {
-		t.Errorf("/etc/hosts of rumah-w lacks the new address of rumah-v:\n%s", hosts)
+		t.Errorf("phone book lacks the new address of rumah-v:\n%s", hosts)
 	}
 
 	for _, name := range []string{"rumah-w", "rumah-v"} {

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -70,15 +71,25 @@ func checkUserNSSupport() error {
 
 // allocateIDRange returns the first host id of the smallest range no other
 // house of the root has. A deleted house's range is free again. The caller holds
-// the root's lock, so two creates never pick the same range.
+// the root's lock, so two creates never pick the same range. It reads the
+// state files without looking for the houses' inits, which List would do.
+// A house whose state file cannot be read counts as having no range, as in
+// List.
+//
+// NOTE: the cost still grows with the number of houses, by one read of a
+// small state file each.
 func (r *Runtime) allocateIDRange() (uint32, error) {
-	cs, err := r.List()
-	if err != nil {
+	entries, err := os.ReadDir(r.containersDir())
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return 0, err
 	}
 	used := map[uint32]bool{}
-	for _, c := range cs {
-		if c.UserNS {
+	for _, e := range entries {
+		if !e.IsDir() || ValidateName(e.Name()) != nil {
+			continue
+		}
+		c, err := r.readState(e.Name())
+		if err == nil && c.UserNS {
 			used[c.IDBase] = true
 		}
 	}

@@ -1,0 +1,120 @@
+package network
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// The phone book is one hosts file per state folder, ROOT/phonebook/hosts,
+// that every house of the root reads. Its folder is bind-mounted read-only at
+// PhoneBookMount in each house, and the house's /etc/hosts is a symbolic link
+// to PhoneBookHosts (see LinkHosts). So a house that comes or goes changes one
+// file, whatever the number of houses.
+//
+// NOTE: a house that an older rt-lab started keeps its own /etc/hosts file,
+// which nothing updates any more, until its next start links it.
+const (
+	phoneBookDir  = "phonebook"
+	phoneBookFile = "hosts"
+
+	// PhoneBookMount is the folder inside a house where the phone book's
+	// folder is mounted.
+	PhoneBookMount = "/etc/rt-lab"
+	// PhoneBookHosts is the phone book inside a house, the target of the
+	// house's /etc/hosts.
+	PhoneBookHosts = PhoneBookMount + "/" + phoneBookFile
+)
+
+// PhoneBookDir returns the folder of the phone book of state folder root.
+func PhoneBookDir(root string) string { return filepath.Join(root, phoneBookDir) }
+
+// RenderPhoneBook returns the phone book of a complex: the loopback names,
+// then one line per allocation with the container's name and, when it differs,
+// its hostname.
+//
+// NOTE: the file is shared, so a hostname that two houses use, or that equals
+// another house's name, resolves to the first line that lists it, in every
+// house.
+func RenderPhoneBook(all []Allocation) []byte {
+	var b bytes.Buffer
+	b.WriteString("127.0.0.1\tlocalhost\n")
+	b.WriteString("::1\tlocalhost ip6-localhost ip6-loopback\n")
+	for _, a := range all {
+		names := a.Name
+		if a.Hostname != "" && a.Hostname != a.Name {
+			names += " " + a.Hostname
+		}
+		fmt.Fprintf(&b, "%s\t%s\n", a.Address, names)
+	}
+	return b.Bytes()
+}
+
+// writePhoneBook makes ROOT/phonebook/hosts list the allocations of table.
+// An unchanged file is left alone. A changed one is written to a temporary
+// file that is renamed over it, so a house never reads a half-written phone
+// book. There is no fsync: the file is derived from the address table, and
+// every start rewrites it when it differs (see UpdatePhoneBook), so after a
+// crash it is repaired before any house reads it again.
+func (n *Network) writePhoneBook(table *addressTable) error {
+	dir := PhoneBookDir(n.root)
+	path := filepath.Join(dir, phoneBookFile)
+	content := RenderPhoneBook(sortedAllocations(table.Allocations))
+	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, content) {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, "."+phoneBookFile+".tmp-")
+	if err != nil {
+		return err
+	}
+	_, werr := tmp.Write(content)
+	if werr == nil {
+		// Houses with a user namespace read the file as "others".
+		werr = tmp.Chmod(0o644)
+	}
+	if cerr := tmp.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Rename(tmp.Name(), path)
+	}
+	if werr != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write phone book %s: %w", path, werr)
+	}
+	return nil
+}
+
+// UpdatePhoneBook rewrites ROOT/phonebook/hosts from the address table when it
+// differs, as after a crash between a change of the table and the phone book.
+// It takes ROOT/network.lock.
+func (n *Network) UpdatePhoneBook() error {
+	l, err := n.lock()
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	if err := n.readConfig(); err != nil {
+		return err
+	}
+	table, err := n.readAddresses()
+	if err != nil {
+		return err
+	}
+	return n.writePhoneBook(table)
+}
+
+// RemovePhoneBook deletes the phone book's folder. A missing folder is not an
+// error.
+func RemovePhoneBook(root string) error {
+	err := os.RemoveAll(PhoneBookDir(root))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	return err
+}
