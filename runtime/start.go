@@ -61,16 +61,21 @@ func (r *Runtime) Start(name string) (*Container, error) {
 // second init on the same upper folder would mount it twice. It reports
 // whether it found one. The caller holds the lock.
 func (r *Runtime) adoptInit(c *Container) (bool, error) {
-	pid, start, found, err := findInit(r.UpperDir(c.Name))
+	pid, start, found, err := r.findInit(c.Name)
 	if err != nil || !found {
 		return false, err
 	}
+	return true, r.recordFound(c, pid, start)
+}
+
+// recordFound saves init pid, started at tick start, as c's running init.
+func (r *Runtime) recordFound(c *Container, pid int, start uint64) error {
 	slog.Debug("adopting running init", "name", c.Name, "pid", pid, "recorded", c.PID)
 	c.PID, c.PIDStart, c.Status = pid, start, StatusRunning
 	if c.Started.IsZero() {
 		c.Started = time.Now().UTC().Truncate(time.Second)
 	}
-	return true, r.save(c)
+	return r.save(c)
 }
 
 // start runs the bootstrap handshake; see bootstrap for the child's side. The

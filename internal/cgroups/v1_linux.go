@@ -202,14 +202,25 @@ func (m *v1) Stats() (Stats, error) {
 	return s, nil
 }
 
+// Procs returns the union of the group's processes in every hierarchy. A
+// hierarchy where the group is missing, as after a Destroy cut short, adds
+// none; the error wraps os.ErrNotExist only when the group is missing in all.
 func (m *v1) Procs() ([]int, error) {
 	var lists [][]int
+	var missing error
 	for _, c := range v1Controllers {
 		pids, err := readProcs(m.dirs[c])
+		if errors.Is(err, os.ErrNotExist) {
+			missing = err
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
 		lists = append(lists, pids)
+	}
+	if len(lists) == 0 && missing != nil {
+		return nil, missing
 	}
 	return unionPIDs(lists...), nil
 }
