@@ -75,7 +75,7 @@ func (r *Runtime) recordFound(c *Container, pid int, start uint64) error {
 	if c.Started.IsZero() {
 		c.Started = time.Now().UTC().Truncate(time.Second)
 	}
-	return r.save(c)
+	return r.saveInit(c)
 }
 
 // start runs the bootstrap handshake; see bootstrap for the child's side. The
@@ -247,13 +247,13 @@ func (r *Runtime) start(c *Container) (retErr error) {
 		return err
 	}
 	c.PID, c.PIDStart, c.Started = pid, st.StartTime, time.Now().UTC().Truncate(time.Second)
-	if err := r.save(c); err != nil {
+	if err := r.saveInit(c); err != nil {
 		return err
 	}
 	defer func() {
 		if retErr != nil {
 			c.PID, c.PIDStart, c.Started = 0, 0, time.Time{}
-			r.save(c)
+			r.saveInit(c)
 		}
 	}()
 	step(opStart, "state-saved")

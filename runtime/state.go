@@ -64,6 +64,17 @@ func (r *Runtime) save(c *Container) error {
 	return fsutil.WriteJSONAtomic(r.statePath(c.Name), c, 0o644)
 }
 
+// saveInit saves c after a change of its init fields (PID, PIDStart, Started)
+// alone, as start and stop make. It skips the fsync of the house's folder
+// that save makes, because after a crash of the machine no init runs, and
+// the old file then names either no init or one that verifyInit rejects. So
+// the old file is as valid as the new. The file itself is still fsynced
+// before the rename, so that it is never found empty or cut short.
+func (r *Runtime) saveInit(c *Container) error {
+	c.Version = StateVersion
+	return fsutil.ReplaceJSON(r.statePath(c.Name), c, 0o644)
+}
+
 // Incomplete reports whether container name has a folder but no state file:
 // the remains of a create that was cut short, which was never a container.
 // Create cleans such a folder up and Delete with force removes it.

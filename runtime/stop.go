@@ -96,7 +96,7 @@ func (r *Runtime) stopInit(c *Container, pid int, start uint64, running bool, ti
 		return nil
 	}
 	c.PID, c.PIDStart, c.Started = 0, 0, time.Time{}
-	if err := r.save(c); err != nil {
+	if err := r.saveInit(c); err != nil {
 		return err
 	}
 	step(opStop, "state-saved")
