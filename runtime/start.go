@@ -188,16 +188,34 @@ func (r *Runtime) start(c *Container) (retErr error) {
 		}
 	}()
 	step(opStart, "bootstrap-cloned")
+	// v1 cannot place a process at clone time, so the bootstrap joins the
+	// group now. The first write to cgroup.procs in a while waits for an RCU
+	// grace period (rcu_sync_enter in cgroup_procs_write_start), about 10 ms,
+	// so the join runs while the bootstrap sets up its root file system and
+	// its veth pair is attached. It ends before the state file names the
+	// bootstrap and before the bootstrap may execute busybox init. Until then
+	// the bootstrap executes nothing, and it exits if rt-lab dies, because it
+	// reads EOF where it waits for the go-ahead.
+	joined := make(chan error, 1)
 	if cg.Version() == cgroups.V1 {
-		// v1 cannot place a process at clone time. So far the bootstrap has only
-		// started the Go runtime and run package initialisers, and now blocks
-		// reading its config, so it joins every hierarchy before it mounts
-		// anything or executes busybox init.
-		if err := cg.AddProc(pid); err != nil {
+		go func() { joined <- cg.AddProc(pid) }()
+	} else {
+		joined <- nil
+	}
+	waitJoin := func() error {
+		if joined == nil {
+			return nil
+		}
+		err := <-joined
+		joined = nil
+		if err != nil {
 			return usererr.Wrap(err, usererr.Failed, "ErrCgroupJoin", "Name", c.Name)
 		}
+		return nil
 	}
-	step(opStart, "cgroup-joined")
+	// On failure the bootstrap is killed and the group destroyed only after
+	// the join has ended, so it cannot land in a removed group.
+	defer waitJoin()
 
 	cfg := initConfig{
 		Rootfs:   r.rootfsDir(c.Name),
@@ -241,6 +259,10 @@ func (r *Runtime) start(c *Container) (retErr error) {
 		return err
 	}
 	step(opStart, "veth-attached")
+	if err := waitJoin(); err != nil {
+		return err
+	}
+	step(opStart, "cgroup-joined")
 
 	st, err := procfs.ReadStat(pid)
 	if err != nil {
