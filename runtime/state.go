@@ -38,6 +38,19 @@ func brokenError(name, path string, err error) error {
 // keep the recorded values either way, so callers can report what the file
 // claimed.
 func (r *Runtime) load(name string) (*Container, error) {
+	c, err := r.loadRecord(name)
+	if err != nil {
+		return nil, err
+	}
+	if c.PID > 0 && verifyInit(c.PID, c.PIDStart, r.UpperDir(name)) == nil {
+		c.Status = StatusRunning
+	}
+	return c, nil
+}
+
+// loadRecord is load without asking the kernel: the status is always
+// stopped. It suits callers that need only recorded fields.
+func (r *Runtime) loadRecord(name string) (*Container, error) {
 	data, err := os.ReadFile(r.statePath(name))
 	if err != nil {
 		return nil, err
@@ -53,9 +66,6 @@ func (r *Runtime) load(name string) (*Container, error) {
 		return nil, usererr.Wrap(fmt.Errorf("name field is %q", c.Name), usererr.Failed, "ErrStateCorrupt", "Path", r.statePath(name))
 	}
 	c.Status = StatusStopped
-	if c.PID > 0 && verifyInit(c.PID, c.PIDStart, r.UpperDir(name)) == nil {
-		c.Status = StatusRunning
-	}
 	return &c, nil
 }
 
@@ -94,6 +104,16 @@ func (r *Runtime) Incomplete(name string) bool {
 // so it stays visible until it is deleted. A folder without a state file (a
 // create cut short) is skipped.
 func (r *Runtime) List() ([]*Container, error) {
+	return r.list(r.load)
+}
+
+// listRecords is List without asking the kernel whether each house's init
+// runs, so every readable house has status stopped (see loadRecord).
+func (r *Runtime) listRecords() ([]*Container, error) {
+	return r.list(r.loadRecord)
+}
+
+func (r *Runtime) list(load func(name string) (*Container, error)) ([]*Container, error) {
 	entries, err := os.ReadDir(r.containersDir())
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -106,7 +126,7 @@ func (r *Runtime) List() ([]*Container, error) {
 		if !e.IsDir() || ValidateName(e.Name()) != nil {
 			continue
 		}
-		c, err := r.load(e.Name())
+		c, err := load(e.Name())
 		switch {
 		case errors.Is(err, os.ErrNotExist):
 			continue

@@ -72,7 +72,7 @@ func checkUserNSSupport() error {
 // house of the root has. A deleted house's range is free again. The caller holds
 // the root's lock, so two creates never pick the same range.
 func (r *Runtime) allocateIDRange() (uint32, error) {
-	cs, err := r.List()
+	cs, err := r.listRecords()
 	if err != nil {
 		return 0, err
 	}
