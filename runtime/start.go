@@ -188,14 +188,14 @@ func (r *Runtime) start(c *Container) (retErr error) {
 		}
 	}()
 	step(opStart, "bootstrap-cloned")
-	// v1 cannot place a process at clone time, so the bootstrap joins the
-	// group now. The first write to cgroup.procs in a while waits for an RCU
-	// grace period (rcu_sync_enter in cgroup_procs_write_start), about 10 ms,
-	// so the join runs while the bootstrap sets up its root file system and
-	// its veth pair is attached. It ends before the state file names the
-	// bootstrap and before the bootstrap may execute busybox init. Until then
-	// the bootstrap executes nothing, and it exits if rt-lab dies, because it
-	// reads EOF where it waits for the go-ahead.
+	// v1 cannot place a process at clone time, so the bootstrap joins the group
+	// now. The first write to cgroup.procs in a while waits for an RCU grace
+	// period (rcu_sync_enter in cgroup_procs_write_start), 11.5 ms in the
+	// profile of docs/benchmarks.md, so the join runs while the bootstrap sets
+	// up its root file system and its veth pair is attached. It ends before the
+	// state file names the bootstrap and before the bootstrap may execute
+	// busybox init. Until then the bootstrap executes nothing, and it exits if
+	// rt-lab dies, because it reads EOF where it waits for the go-ahead.
 	joined := make(chan error, 1)
 	if cg.Version() == cgroups.V1 {
 		go func() { joined <- cg.AddProc(pid) }()
