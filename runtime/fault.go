@@ -18,7 +18,7 @@ var faultSteps = map[string][]string{
 	opCreate: {"locked", "network-opened", "base-ready", "folder-made", "files-written",
 		"address-reserved", "hosts-written", "state-saved", "phone-book-updated"},
 	opStart: {"locked", "network-prepared", "cgroup-created", "bootstrap-cloned", "rootfs-ready",
-		"veth-attached", "cgroup-joined", "state-saved", "released", "running"},
+		"veth-attached", "state-saved", "released", "running"},
 	opStop: {"locked", "terminated", "cgroup-removed", "veth-removed", "state-saved"},
 	opDelete: {"locked", "stopped", "cgroup-removed", "unmounted", "state-removed", "folder-removed",
 		"address-released", "phone-book-updated"},

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	goruntime "runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -174,9 +175,17 @@ func (r *Runtime) start(c *Container) (retErr error) {
 		ExtraFiles:  extra,
 		SysProcAttr: attr,
 	}
-	err = cmd.Start()
+	var joinErr error
+	if cg.Version() == cgroups.V1 {
+		joinErr, err = startInGroup(cg, cmd)
+	} else {
+		err = cmd.Start()
+	}
 	configR.Close()
 	statusW.Close()
+	if joinErr != nil {
+		return usererr.Wrap(joinErr, usererr.Failed, "ErrCgroupJoin", "Name", c.Name)
+	}
 	if err != nil {
 		return fmt.Errorf("clone bootstrap: %w", err)
 	}
@@ -188,34 +197,6 @@ func (r *Runtime) start(c *Container) (retErr error) {
 		}
 	}()
 	step(opStart, "bootstrap-cloned")
-	// v1 cannot place a process at clone time, so the bootstrap joins the group
-	// now. The first write to cgroup.procs in a while waits for an RCU grace
-	// period (rcu_sync_enter in cgroup_procs_write_start), 11.5 ms in the
-	// profile of docs/benchmarks.md, so the join runs while the bootstrap sets
-	// up its root file system and its veth pair is attached. It ends before the
-	// state file names the bootstrap and before the bootstrap may execute
-	// busybox init. Until then the bootstrap executes nothing, and it exits if
-	// rt-lab dies, because it reads EOF where it waits for the go-ahead.
-	joined := make(chan error, 1)
-	if cg.Version() == cgroups.V1 {
-		go func() { joined <- cg.AddProc(pid) }()
-	} else {
-		joined <- nil
-	}
-	waitJoin := func() error {
-		if joined == nil {
-			return nil
-		}
-		err := <-joined
-		joined = nil
-		if err != nil {
-			return usererr.Wrap(err, usererr.Failed, "ErrCgroupJoin", "Name", c.Name)
-		}
-		return nil
-	}
-	// On failure the bootstrap is killed and the group destroyed only after
-	// the join has ended, so it cannot land in a removed group.
-	defer waitJoin()
 
 	cfg := initConfig{
 		Rootfs:   r.rootfsDir(c.Name),
@@ -259,10 +240,6 @@ func (r *Runtime) start(c *Container) (retErr error) {
 		return err
 	}
 	step(opStart, "veth-attached")
-	if err := waitJoin(); err != nil {
-		return err
-	}
-	step(opStart, "cgroup-joined")
 
 	st, err := procfs.ReadStat(pid)
 	if err != nil {
@@ -295,6 +272,51 @@ func (r *Runtime) start(c *Container) (retErr error) {
 	go cmd.Wait()
 	slog.Debug("started container", "name", c.Name, "pid", pid)
 	return nil
+}
+
+// startInGroup starts cmd from a thread that has joined the v1 group cg, so
+// the child is in the group from its first instruction, as clone3 with
+// CLONE_INTO_CGROUP places it on v2. A thread that joins by itself skips the
+// RCU grace period that moving the child by its PID waits for, about 12 ms
+// (see cgroups' AddThread). The thread then goes back to its own groups.
+// When it cannot, it stays locked, so Go ends it with the goroutine. The
+// package's init keeps the main goroutine off such a thread (see exec.go).
+func startInGroup(cg cgroups.Manager, cmd *exec.Cmd) (joinErr, startErr error) {
+	type result struct{ join, start error }
+	done := make(chan result, 1)
+	go func() {
+		goruntime.LockOSThread()
+		tid := unix.Gettid()
+		home, err := threadGroup()
+		if err != nil {
+			done <- result{join: err}
+			return
+		}
+		if err := cg.AddThread(tid); err != nil {
+			done <- result{join: err}
+			return
+		}
+		err = cmd.Start()
+		if home.AddThread(tid) == nil {
+			goruntime.UnlockOSThread()
+		}
+		done <- result{start: err}
+	}()
+	r := <-done
+	return r.join, r.start
+}
+
+// threadGroup returns the cgroup manager of the calling thread's groups.
+func threadGroup() (cgroups.Manager, error) {
+	data, err := os.ReadFile("/proc/thread-self/cgroup")
+	if err != nil {
+		return nil, err
+	}
+	groups, err := cgroups.ParseProcGroup(string(data))
+	if err != nil {
+		return nil, err
+	}
+	return cgroups.ForGroups(0, "", groups)
 }
 
 // readStatus reads one line from the bootstrap. want "" expects EOF.

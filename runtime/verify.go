@@ -60,15 +60,14 @@ func verifyInit(pid int, start uint64, upper string) error {
 // depends on the house's own processes, not on how many run on the machine.
 //
 // An init that runs is always in its house's group: on cgroup v2 it is cloned
-// into the group, and on v1 the bootstrap has joined every hierarchy before
-// start saves its PID and lets it execute busybox init. A bootstrap whose
-// parent died before that reads EOF and exits, and its mounts go with its mount
-// namespace. The group cannot be removed while the init is in it, and root in a
-// house cannot move the init out, because it has no CAP_SYS_ADMIN to mount a
-// cgroupfs and its sysfs is read-only. Only root on the host can move the init
-// to another group, and then findInit misses it. recover-state and the forced
-// removal of a house without a readable state file use scanInit, which looks at
-// every process. Every candidate still passes verifyInit.
+// into the group, and on v1 it is forked from a thread that has joined the
+// group (see startInGroup). The group cannot be removed while the init is in
+// it, and root in a house cannot move the init out, because it has no
+// CAP_SYS_ADMIN to mount a cgroupfs and its sysfs is read-only. Only root on
+// the host can move the init to another group, and then findInit misses it.
+// recover-state and the forced removal of a house without a readable state file
+// use scanInit, which looks at every process. Every candidate still passes
+// verifyInit.
 func (r *Runtime) findInit(name string) (pid int, start uint64, found bool, err error) {
 	if _, err := cgroups.Detect(); err != nil {
 		// No cgroup file system: no house can have started here.
