@@ -67,21 +67,45 @@ func CheckStatic(path string) error {
 // so a changed layout gets a new base and houses built on an old one keep theirs.
 const baseLayout = "rt-lab base 2: busybox applets, house tools"
 
+// baseInputs returns what the base id hashes before the busybox binary.
+func baseInputs() string {
+	return fmt.Sprintf("%s\n%s\n", baseLayout, strings.Join(housetools.Names(), " "))
+}
+
 // ensureBase returns the id of the shared read-only base built from busybox,
 // building it on first use. The caller holds the root's lock. The id is a digest
 // of the layout, the house tool names and the binary, so a new busybox or layout
-// gets a new base and houses built on the old one keep theirs.
+// gets a new base and houses built on the old one keep theirs. The digest of an
+// unchanged busybox comes from the base cache (see cachedBase).
 func (r *Runtime) ensureBase(busybox string) (string, error) {
-	data, err := os.ReadFile(busybox)
+	f, err := os.Open(busybox)
+	if err != nil {
+		return "", usererr.Wrap(err, usererr.Environment, "ErrBusyboxNotFound", "Path", busybox)
+	}
+	defer f.Close()
+	key, err := fileKeyOf(f)
+	if err != nil {
+		return "", err
+	}
+	inputs := baseInputs()
+	if id, ok := r.cachedBase(key, inputs); ok {
+		return id, nil
+	}
+	data, err := io.ReadAll(f)
 	if err != nil {
 		return "", usererr.Wrap(err, usererr.Environment, "ErrBusyboxNotFound", "Path", busybox)
 	}
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\n%s\n", baseLayout, strings.Join(housetools.Names(), " "))
+	io.WriteString(h, inputs)
 	h.Write(data)
 	id := hex.EncodeToString(h.Sum(nil)[:8])
+	if after, err := fileKeyOf(f); err != nil || after != key || int64(len(data)) != key.Size {
+		// busybox changed while it was read: use this digest once, cache none.
+		key = fileKey{}
+	}
 	dir := r.BaseDir(id)
 	if _, err := os.Stat(filepath.Join(dir, "bin", "busybox")); err == nil {
+		r.storeBaseCache(key, inputs, id)
 		return id, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
@@ -101,7 +125,11 @@ func (r *Runtime) ensureBase(busybox string) (string, error) {
 		os.RemoveAll(tmp)
 		return "", err
 	}
-	return id, fsutil.SyncDir(filepath.Dir(dir))
+	if err := fsutil.SyncDir(filepath.Dir(dir)); err != nil {
+		return "", err
+	}
+	r.storeBaseCache(key, inputs, id)
+	return id, nil
 }
 
 // baseDirs are created in every base; the mount points among them are filled in

@@ -349,3 +349,27 @@ func TestMinMemoryHouseRuns(t *testing.T) {
 		t.Errorf("shell in a %d MiB house: status %d, output %q", MinMemory/MiB, code, out)
 	}
 }
+
+// TestStartGroupHasOnlyInit checks that start places init in the house's group
+// in every hierarchy and takes back rt-lab's thread that forked it on v1.
+func TestStartGroupHasOnlyInit(t *testing.T) {
+	r := newTestRuntime(t)
+	c := startLimitedHouse(t, r, CreateOptions{Name: "rumah-sendiri"})
+	cg, err := r.Cgroup(c.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	init := kernelGroup(t, c.PID)
+	for _, ctrl := range []string{cgroups.Memory, cgroups.CPU, cgroups.CPUAcct, cgroups.Pids} {
+		if init.Path(ctrl) != cg.Path(ctrl) {
+			t.Errorf("init's %s group is %s, want the house's %s", ctrl, init.Path(ctrl), cg.Path(ctrl))
+		}
+	}
+	procs, err := cg.Procs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(procs, []int{c.PID}) {
+		t.Errorf("the house's group lists %v right after start, want only init %d", procs, c.PID)
+	}
+}

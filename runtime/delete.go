@@ -71,29 +71,24 @@ func (r *Runtime) Delete(name string, force bool) error {
 
 // stopForDelete stops c when it runs and force allows it.
 func (r *Runtime) stopForDelete(c *Container, force bool) error {
-	running := c.Status == StatusRunning
-	if !running {
-		_, _, found, err := findInit(r.UpperDir(c.Name))
-		if err != nil {
-			return err
-		}
-		running = found
+	pid, start, running, err := r.runningInit(c)
+	if err != nil {
+		return err
 	}
 	if running && !force {
 		return usererr.New(usererr.Usage, "ErrDeleteRunning", "Name", c.Name)
 	}
-	// stop finds an init that the state file does not name by itself.
-	return r.stop(c, DefaultStopTimeout)
+	return r.stopInit(c, pid, start, running, DefaultStopTimeout)
 }
 
 // stopUnrecorded stops the init of container name, which has no readable
 // state file, when one runs on its overlay.
 func (r *Runtime) stopUnrecorded(name string) error {
-	pid, start, found, err := findInit(r.UpperDir(name))
+	pid, start, found, err := scanInit(r.UpperDir(name))
 	if err != nil || !found {
 		return err
 	}
-	if err := terminate(pid, start, DefaultStopTimeout); err != nil {
+	if err := terminate(pid, start, DefaultStopTimeout, procfs.PIDs); err != nil {
 		return usererr.Wrap(err, usererr.Failed, "ErrStopFailed", "Name", name)
 	}
 	return nil
@@ -209,7 +204,7 @@ func (r *Runtime) checkFolderUnused(name string) error {
 		return usererr.New(usererr.Usage, "ErrContainerFolderMounted", "Name", name, "Path", dir,
 			"Mount", mounts[len(mounts)-1])
 	}
-	pid, _, found, err := findInit(r.UpperDir(name))
+	pid, _, found, err := scanInit(r.UpperDir(name))
 	if err != nil {
 		return err
 	}

@@ -17,8 +17,8 @@ const (
 var faultSteps = map[string][]string{
 	opCreate: {"locked", "network-opened", "base-ready", "folder-made", "files-written",
 		"address-reserved", "hosts-linked", "state-saved"},
-	opStart: {"locked", "network-prepared", "cgroup-created", "bootstrap-cloned", "cgroup-joined",
-		"rootfs-ready", "veth-attached", "state-saved", "released", "running"},
+	opStart: {"locked", "network-prepared", "cgroup-created", "bootstrap-cloned", "rootfs-ready",
+		"veth-attached", "state-saved", "released", "running"},
 	opStop: {"locked", "terminated", "cgroup-removed", "veth-removed", "state-saved"},
 	opDelete: {"locked", "stopped", "cgroup-removed", "unmounted", "state-removed", "folder-removed",
 		"address-released"},

@@ -76,7 +76,7 @@ func TestEditedPIDIsNeverSignalled(t *testing.T) {
 	if started.PID != house.PID {
 		t.Errorf("start recorded PID %d, want the running init %d", started.PID, house.PID)
 	}
-	if pid, _, _, _ := findInit(r.UpperDir(house.Name)); pid != house.PID {
+	if pid, _, _, _ := r.findInit(house.Name); pid != house.PID {
 		t.Errorf("init on the overlay is PID %d, want %d", pid, house.PID)
 	}
 

@@ -258,7 +258,7 @@ func TestStartFailureRemovesVeth(t *testing.T) {
 	if got.Status != StatusStopped || got.PID != 0 {
 		t.Errorf("after a failed start: status %s, pid %d", got.Status, got.PID)
 	}
-	if _, _, found, _ := findInit(r.UpperDir(c.Name)); found {
+	if _, _, found, _ := scanInit(r.UpperDir(c.Name)); found {
 		t.Error("an init runs on the house's overlay after a failed start")
 	}
 	checkNoGroup(t, r, c.Name, "after a failed start")

@@ -170,7 +170,7 @@ func (r *Runtime) checkNoInit(name string) error {
 	if err := ValidateName(name); err != nil {
 		return err
 	}
-	pid, _, found, err := findInit(r.UpperDir(name))
+	pid, _, found, err := scanInit(r.UpperDir(name))
 	if err != nil {
 		return err
 	}
@@ -244,14 +244,16 @@ func (r *Runtime) recordInit(name string) error {
 	if c.Status == StatusRunning {
 		return nil
 	}
-	found, err := r.adoptInit(c)
+	// recover-state looks at every process, so it also records an init that
+	// root on the host moved out of the house's cgroup (see findInit).
+	pid, start, found, err := scanInit(r.UpperDir(name))
 	if err != nil {
 		return err
 	}
 	if !found {
 		return usererr.New(usererr.Failed, "ErrRecoverNoInit", "Name", name)
 	}
-	return nil
+	return r.recordFound(c, pid, start)
 }
 
 // removeFolder removes the folder of name when it has no state file, nothing

@@ -26,7 +26,7 @@ func (r *Runtime) rebuildState(name string) error {
 	if err == nil {
 		return nil
 	}
-	pid, start, found, ferr := findInit(r.UpperDir(name))
+	pid, start, found, ferr := scanInit(r.UpperDir(name))
 	if ferr != nil {
 		return ferr
 	}

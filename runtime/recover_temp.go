@@ -194,7 +194,7 @@ func removeStale(path string, before time.Time, folder bool) error {
 // etc folder.
 func (r *Runtime) removeHostsTemp(name, base string, start time.Time) error {
 	root := r.UpperDir(name)
-	pid, _, found, err := findInit(root)
+	pid, _, found, err := scanInit(root)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	goruntime "runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -61,16 +62,21 @@ func (r *Runtime) Start(name string) (*Container, error) {
 // second init on the same upper folder would mount it twice. It reports
 // whether it found one. The caller holds the lock.
 func (r *Runtime) adoptInit(c *Container) (bool, error) {
-	pid, start, found, err := findInit(r.UpperDir(c.Name))
+	pid, start, found, err := r.findInit(c.Name)
 	if err != nil || !found {
 		return false, err
 	}
+	return true, r.recordFound(c, pid, start)
+}
+
+// recordFound saves init pid, started at tick start, as c's running init.
+func (r *Runtime) recordFound(c *Container, pid int, start uint64) error {
 	slog.Debug("adopting running init", "name", c.Name, "pid", pid, "recorded", c.PID)
 	c.PID, c.PIDStart, c.Status = pid, start, StatusRunning
 	if c.Started.IsZero() {
 		c.Started = time.Now().UTC().Truncate(time.Second)
 	}
-	return true, r.save(c)
+	return r.saveInit(c)
 }
 
 // start runs the bootstrap handshake; see bootstrap for the child's side. The
@@ -169,9 +175,17 @@ func (r *Runtime) start(c *Container) (retErr error) {
 		ExtraFiles:  extra,
 		SysProcAttr: attr,
 	}
-	err = cmd.Start()
+	var joinErr error
+	if cg.Version() == cgroups.V1 {
+		joinErr, err = startInGroup(cg, cmd)
+	} else {
+		err = cmd.Start()
+	}
 	configR.Close()
 	statusW.Close()
+	if joinErr != nil {
+		return usererr.Wrap(joinErr, usererr.Failed, "ErrCgroupJoin", "Name", c.Name)
+	}
 	if err != nil {
 		return fmt.Errorf("clone bootstrap: %w", err)
 	}
@@ -183,16 +197,6 @@ func (r *Runtime) start(c *Container) (retErr error) {
 		}
 	}()
 	step(opStart, "bootstrap-cloned")
-	if cg.Version() == cgroups.V1 {
-		// v1 cannot place a process at clone time. So far the bootstrap has only
-		// started the Go runtime and run package initialisers, and now blocks
-		// reading its config, so it joins every hierarchy before it mounts
-		// anything or executes busybox init.
-		if err := cg.AddProc(pid); err != nil {
-			return usererr.Wrap(err, usererr.Failed, "ErrCgroupJoin", "Name", c.Name)
-		}
-	}
-	step(opStart, "cgroup-joined")
 
 	cfg := initConfig{
 		Rootfs:   r.rootfsDir(c.Name),
@@ -244,13 +248,13 @@ func (r *Runtime) start(c *Container) (retErr error) {
 		return err
 	}
 	c.PID, c.PIDStart, c.Started = pid, st.StartTime, time.Now().UTC().Truncate(time.Second)
-	if err := r.save(c); err != nil {
+	if err := r.saveInit(c); err != nil {
 		return err
 	}
 	defer func() {
 		if retErr != nil {
 			c.PID, c.PIDStart, c.Started = 0, 0, time.Time{}
-			r.save(c)
+			r.saveInit(c)
 		}
 	}()
 	step(opStart, "state-saved")
@@ -270,6 +274,51 @@ func (r *Runtime) start(c *Container) (retErr error) {
 	go cmd.Wait()
 	slog.Debug("started container", "name", c.Name, "pid", pid)
 	return nil
+}
+
+// startInGroup starts cmd from a thread that has joined the v1 group cg, so
+// the child is in the group from its first instruction, as clone3 with
+// CLONE_INTO_CGROUP places it on v2. A thread that joins by itself skips the
+// RCU grace period that moving the child by its PID waits for, about 12 ms
+// (see cgroups' AddThread). The thread then goes back to its own groups.
+// When it cannot, it stays locked, so Go ends it with the goroutine. The
+// package's init keeps the main goroutine off such a thread (see exec.go).
+func startInGroup(cg cgroups.Manager, cmd *exec.Cmd) (joinErr, startErr error) {
+	type result struct{ join, start error }
+	done := make(chan result, 1)
+	go func() {
+		goruntime.LockOSThread()
+		tid := unix.Gettid()
+		home, err := threadGroup()
+		if err != nil {
+			done <- result{join: err}
+			return
+		}
+		if err := cg.AddThread(tid); err != nil {
+			done <- result{join: err}
+			return
+		}
+		err = cmd.Start()
+		if home.AddThread(tid) == nil {
+			goruntime.UnlockOSThread()
+		}
+		done <- result{start: err}
+	}()
+	r := <-done
+	return r.join, r.start
+}
+
+// threadGroup returns the cgroup manager of the calling thread's groups.
+func threadGroup() (cgroups.Manager, error) {
+	data, err := os.ReadFile("/proc/thread-self/cgroup")
+	if err != nil {
+		return nil, err
+	}
+	groups, err := cgroups.ParseProcGroup(string(data))
+	if err != nil {
+		return nil, err
+	}
+	return cgroups.ForGroups(0, "", groups)
 }
 
 // readStatus reads one line from the bootstrap. want "" expects EOF.

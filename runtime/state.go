@@ -38,20 +38,19 @@ func brokenError(name, path string, err error) error {
 // keep the recorded values either way, so callers can report what the file
 // claimed.
 func (r *Runtime) load(name string) (*Container, error) {
-	c, err := r.readState(name)
+	c, err := r.loadRecord(name)
 	if err != nil {
 		return nil, err
 	}
-	c.Status = StatusStopped
 	if c.PID > 0 && verifyInit(c.PID, c.PIDStart, r.UpperDir(name)) == nil {
 		c.Status = StatusRunning
 	}
 	return c, nil
 }
 
-// readState reads and checks container name's state file without looking
-// for its init, so Status is left empty.
-func (r *Runtime) readState(name string) (*Container, error) {
+// loadRecord is load without asking the kernel: the status is always
+// stopped. It suits callers that need only recorded fields.
+func (r *Runtime) loadRecord(name string) (*Container, error) {
 	data, err := os.ReadFile(r.statePath(name))
 	if err != nil {
 		return nil, err
@@ -66,12 +65,24 @@ func (r *Runtime) readState(name string) (*Container, error) {
 	if c.Name != name {
 		return nil, usererr.Wrap(fmt.Errorf("name field is %q", c.Name), usererr.Failed, "ErrStateCorrupt", "Path", r.statePath(name))
 	}
+	c.Status = StatusStopped
 	return &c, nil
 }
 
 func (r *Runtime) save(c *Container) error {
 	c.Version = StateVersion
 	return fsutil.WriteJSONAtomic(r.statePath(c.Name), c, 0o644)
+}
+
+// saveInit saves c after a change of its init fields (PID, PIDStart, Started)
+// alone, as start and stop make. It skips the fsync of the house's folder
+// that save makes, because after a crash of the machine no init runs, and
+// the old file then names either no init or one that verifyInit rejects. So
+// the old file is as valid as the new. The file itself is still fsynced
+// before the rename, so that it is never found empty or cut short.
+func (r *Runtime) saveInit(c *Container) error {
+	c.Version = StateVersion
+	return fsutil.ReplaceJSON(r.statePath(c.Name), c, 0o644)
 }
 
 // Incomplete reports whether container name has a folder but no state file:
@@ -93,6 +104,16 @@ func (r *Runtime) Incomplete(name string) bool {
 // so it stays visible until it is deleted. A folder without a state file (a
 // create cut short) is skipped.
 func (r *Runtime) List() ([]*Container, error) {
+	return r.list(r.load)
+}
+
+// listRecords is List without asking the kernel whether each house's init
+// runs, so every readable house has status stopped (see loadRecord).
+func (r *Runtime) listRecords() ([]*Container, error) {
+	return r.list(r.loadRecord)
+}
+
+func (r *Runtime) list(load func(name string) (*Container, error)) ([]*Container, error) {
 	entries, err := os.ReadDir(r.containersDir())
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -105,7 +126,7 @@ func (r *Runtime) List() ([]*Container, error) {
 		if !e.IsDir() || ValidateName(e.Name()) != nil {
 			continue
 		}
-		c, err := r.load(e.Name())
+		c, err := load(e.Name())
 		switch {
 		case errors.Is(err, os.ErrNotExist):
 			continue

@@ -88,7 +88,7 @@ func (r *Runtime) stoppedHouses() ([]*Container, error) {
 			running = append(running, c.Name)
 			continue
 		}
-		_, _, found, err := findInit(r.UpperDir(c.Name))
+		_, _, found, err := r.findInit(c.Name)
 		if err != nil {
 			return nil, err
 		}

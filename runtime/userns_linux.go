@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -73,23 +72,18 @@ func checkUserNSSupport() error {
 // house of the root has. A deleted house's range is free again. The caller holds
 // the root's lock, so two creates never pick the same range. It reads the
 // state files without looking for the houses' inits, which List would do.
-// A house whose state file cannot be read counts as having no range, as in
-// List.
+// A house whose state file cannot be read counts as having no range.
 //
 // NOTE: the cost still grows with the number of houses, by one read of a
 // small state file each.
 func (r *Runtime) allocateIDRange() (uint32, error) {
-	entries, err := os.ReadDir(r.containersDir())
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
+	cs, err := r.listRecords()
+	if err != nil {
 		return 0, err
 	}
 	used := map[uint32]bool{}
-	for _, e := range entries {
-		if !e.IsDir() || ValidateName(e.Name()) != nil {
-			continue
-		}
-		c, err := r.readState(e.Name())
-		if err == nil && c.UserNS {
+	for _, c := range cs {
+		if c.UserNS {
 			used[c.IDBase] = true
 		}
 	}

@@ -1,11 +1,13 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 
+	"github.com/rt-lab/rt-lab/internal/cgroups"
 	"github.com/rt-lab/rt-lab/internal/procfs"
 )
 
@@ -53,16 +55,56 @@ func verifyInit(pid int, start uint64, upper string) error {
 	return nil
 }
 
-// findInit scans /proc for the init of the container whose overlay upper
-// folder is upper, for a container whose state file names no live init. When
-// several processes qualify (a pid namespace nested inside the container has
-// the same root), the outermost wins, then the oldest. found is false when no
-// process qualifies.
-func findInit(upper string) (pid int, start uint64, found bool, err error) {
+// findInit looks for the init of house name among the processes of the
+// house's cgroup, for a house whose state file names no live init. The cost
+// depends on the house's own processes, not on how many run on the machine.
+//
+// An init that runs is always in its house's group: on cgroup v2 it is cloned
+// into the group, and on v1 it is forked from a thread that has joined the
+// group (see startInGroup). The group cannot be removed while the init is in
+// it, and root in a house cannot move the init out, because it has no
+// CAP_SYS_ADMIN to mount a cgroupfs and its sysfs is read-only. Only root on
+// the host can move the init to another group, and then findInit misses it.
+// recover-state and the forced removal of a house without a readable state file
+// use scanInit, which looks at every process. Every candidate still passes
+// verifyInit.
+func (r *Runtime) findInit(name string) (pid int, start uint64, found bool, err error) {
+	if _, err := cgroups.Detect(); err != nil {
+		// No cgroup file system: no house can have started here.
+		return 0, 0, false, nil
+	}
+	m, err := r.Cgroup(name)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	pids, err := m.Procs()
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, 0, false, nil
+	}
+	if err != nil {
+		return 0, 0, false, err
+	}
+	pid, start, found = pickInit(pids, r.UpperDir(name))
+	return pid, start, found, nil
+}
+
+// scanInit looks at every process in /proc for the init of the house whose
+// overlay upper folder is upper. Its cost grows with the number of processes
+// on the machine, so only recovery paths use it (see findInit).
+func scanInit(upper string) (pid int, start uint64, found bool, err error) {
 	pids, err := procfs.PIDs()
 	if err != nil {
 		return 0, 0, false, err
 	}
+	pid, start, found = pickInit(pids, upper)
+	return pid, start, found, nil
+}
+
+// pickInit returns the process among pids that verifyInit confirms as the
+// init of the house whose overlay upper folder is upper. When several qualify
+// (a pid namespace nested inside the house has the same root), the outermost
+// wins, then the oldest. found is false when no process qualifies.
+func pickInit(pids []int, upper string) (pid int, start uint64, found bool) {
 	type candidate struct {
 		pid, depth int
 		start      uint64
@@ -82,7 +124,7 @@ func findInit(upper string) (pid int, start uint64, found bool, err error) {
 		}
 	}
 	if len(all) == 0 {
-		return 0, 0, false, nil
+		return 0, 0, false
 	}
 	best := slices.MinFunc(all, func(a, b candidate) int {
 		if a.depth != b.depth {
@@ -96,7 +138,7 @@ func findInit(upper string) (pid int, start uint64, found bool, err error) {
 		}
 		return a.pid - b.pid
 	})
-	return best.pid, best.start, true, nil
+	return best.pid, best.start, true
 }
 
 // sameDir reports whether two paths name the same folder: equal after

@@ -85,8 +85,19 @@ func checkV1(base string) error {
 	return nil
 }
 
-func (m *v1) AddProc(pid int) error   { return m.addTo("cgroup.procs", pid) }
-func (m *v1) AddThread(tid int) error { return m.addTo("tasks", tid) }
+func (m *v1) AddProc(pid int) error { return m.addTo("cgroup.procs", pid) }
+
+// AddThread writes 0, which names the writing thread, when tid is the calling
+// thread. The kernel then skips the process-wide cgroup_threadgroup_rwsem
+// (cgroup_procs_write_start sets threadgroup_locked to pid || threadgroup),
+// whose write lock waits for an RCU grace period: 6 to 16 ms for a written
+// tid against 0.1 ms for 0 on the lab's Linux 6.18 VM.
+func (m *v1) AddThread(tid int) error {
+	if tid == unix.Gettid() {
+		tid = 0
+	}
+	return m.addTo("tasks", tid)
+}
 
 // addTo writes id to file in every hierarchy: cgroup.procs moves a whole process,
 // tasks a single thread.
@@ -202,14 +213,25 @@ func (m *v1) Stats() (Stats, error) {
 	return s, nil
 }
 
+// Procs returns the union of the group's processes in every hierarchy. A
+// hierarchy where the group is missing, as after a Destroy cut short, adds
+// none. The error wraps os.ErrNotExist only when the group is missing in all.
 func (m *v1) Procs() ([]int, error) {
 	var lists [][]int
+	var missing error
 	for _, c := range v1Controllers {
 		pids, err := readProcs(m.dirs[c])
+		if errors.Is(err, os.ErrNotExist) {
+			missing = err
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
 		lists = append(lists, pids)
+	}
+	if len(lists) == 0 && missing != nil {
+		return nil, missing
 	}
 	return unionPIDs(lists...), nil
 }

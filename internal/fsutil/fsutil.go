@@ -14,7 +14,18 @@ import (
 // WriteFileAtomic replaces path with data so that a reader sees either the old
 // content or the new, never a mix: it writes a temporary file in the same folder,
 // fsyncs it, renames it over path and fsyncs the folder.
-func WriteFileAtomic(path string, data []byte, perm os.FileMode) (retErr error) {
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+	if err := ReplaceFile(path, data, perm); err != nil {
+		return err
+	}
+	return SyncDir(filepath.Dir(path))
+}
+
+// ReplaceFile is WriteFileAtomic without the fsync of the folder. After a
+// crash of the machine, path has either its old content or the new one, each
+// complete, but the new one may be lost. It suits a file whose old content is
+// as valid as the new after a reboot.
+func ReplaceFile(path string, data []byte, perm os.FileMode) (retErr error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -38,10 +49,7 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) (retErr error) 
 	if err := f.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	return SyncDir(dir)
+	return os.Rename(f.Name(), path)
 }
 
 // WriteJSONAtomic encodes v as indented JSON and writes it with WriteFileAtomic.
@@ -51,6 +59,15 @@ func WriteJSONAtomic(path string, v any, perm os.FileMode) error {
 		return fmt.Errorf("encode %s: %w", path, err)
 	}
 	return WriteFileAtomic(path, append(data, '\n'), perm)
+}
+
+// ReplaceJSON encodes v as indented JSON and writes it with ReplaceFile.
+func ReplaceJSON(path string, v any, perm os.FileMode) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", path, err)
+	}
+	return ReplaceFile(path, append(data, '\n'), perm)
 }
 
 // SyncDir fsyncs a folder so a rename or create inside it survives a crash.
