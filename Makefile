@@ -33,7 +33,7 @@ TEST_TOTAL_TIMEOUT ?= 45m
 TEST_FLAGS ?= -p 1
 # Packages whose tests run once more as root in a qemu virtual machine on pure
 # cgroup v2 (see vmtest/README.md). VM_TIMEOUT limits one boot.
-VM_PACKAGES ?= ./internal/testutil/vminit ./internal/cgroups ./network ./runtime ./checker ./lessons/tutor
+VM_PACKAGES ?= ./internal/testutil/vminit ./internal/cgroups ./internal/leftovers ./network ./runtime ./checker ./lessons/tutor
 VM_TIMEOUT ?= 15m
 VM_TOTAL_TIMEOUT ?= 40m
 # make bench: runs per small benchmark, whose median is reported, and the house

@@ -13,8 +13,9 @@ import (
 
 // recoverOptions are the inputs of recover-state.
 type recoverOptions struct {
-	name   string // one house, or "" for the whole complex
-	dryRun bool
+	name      string // one house, or "" for the whole complex
+	dryRun    bool
+	leftovers bool // the objects of other state folders instead (see package leftovers)
 }
 
 func (a *App) newRecoverCmd() *cobra.Command {
@@ -24,7 +25,7 @@ func (a *App) newRecoverCmd() *cobra.Command {
 		Short: a.P.T("RecoverShort", nil),
 		Long:  a.P.T("RecoverLong", nil),
 		Example: "  sudo rt-lab recover-state --dry-run\n  sudo rt-lab recover-state\n" +
-			"  sudo rt-lab recover-state rumah-medan",
+			"  sudo rt-lab recover-state rumah-medan\n  sudo rt-lab recover-state --leftovers --dry-run",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 1 {
 				return usererr.New(usererr.Usage, "ErrRecoverOneName", "Count", len(args))
@@ -36,10 +37,17 @@ func (a *App) newRecoverCmd() *cobra.Command {
 			if len(args) == 1 {
 				opts.name = args[0]
 			}
+			if opts.leftovers {
+				if opts.name != "" {
+					return usererr.New(usererr.Usage, "ErrRecoverLeftoversName", "Name", opts.name)
+				}
+				return a.runRecoverLeftovers(opts.dryRun)
+			}
 			return a.runRecover(opts)
 		},
 	}
 	cmd.Flags().BoolVar(&opts.dryRun, "dry-run", false, a.P.T("FlagRecoverDryRun", nil))
+	cmd.Flags().BoolVar(&opts.leftovers, "leftovers", false, a.P.T("FlagRecoverLeftovers", nil))
 	return cmd
 }
 

@@ -79,6 +79,7 @@ const (
 	CheckMemory      = "memory"
 	CheckCPUs        = "cpus"
 	CheckBridge      = "bridge"
+	CheckLeftovers   = "leftovers"
 )
 
 // SystemReport is the result of System.

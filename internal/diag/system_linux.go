@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rt-lab/rt-lab/internal/cgroups"
+	"github.com/rt-lab/rt-lab/internal/leftovers"
 	"github.com/rt-lab/rt-lab/internal/usererr"
 	"github.com/rt-lab/rt-lab/runtime"
 )
@@ -74,6 +75,7 @@ func System(opts SystemOptions) (*SystemReport, error) {
 	add(checkDisk(opts.Root, statDisk(opts.Root)))
 	add(checkMemory(opts.Proc), checkCPUs(runtime.HostCPUs()))
 	add(checkBridge(opts.Root, netlinkView{}))
+	add(checkLeftovers(leftovers.Find(opts.Root)))
 	return rep, nil
 }
 
