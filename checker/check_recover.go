@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rt-lab/rt-lab/internal/cgroups"
+	"github.com/rt-lab/rt-lab/internal/fsutil"
 	"github.com/rt-lab/rt-lab/internal/procfs"
 	"github.com/rt-lab/rt-lab/internal/usererr"
 	"github.com/rt-lab/rt-lab/network"
@@ -159,7 +160,7 @@ func processesOn(upper string) ([]string, error) {
 		if err != nil {
 			continue // exited, or a kernel thread without mounts
 		}
-		if got, _ := m.Option("upperdir"); m.FSType == "overlay" && sameDir(got, upper) {
+		if got, _ := m.Option("upperdir"); m.FSType == "overlay" && fsutil.SameDir(got, upper) {
 			out = append(out, strconv.Itoa(pid))
 		}
 	}

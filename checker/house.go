@@ -2,11 +2,11 @@ package checker
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
+	"github.com/rt-lab/rt-lab/internal/fsutil"
 	"github.com/rt-lab/rt-lab/internal/procfs"
 	"github.com/rt-lab/rt-lab/internal/usererr"
 	"github.com/rt-lab/rt-lab/locales"
@@ -94,7 +94,7 @@ func verifyInit(p *locales.Printer, pid int, upper string, selfNS uint64) (*hous
 		return nil, p.Tf("CheckProcError", "Error", err.Error())
 	}
 	got, _ := m.Option("upperdir")
-	if m.FSType != "overlay" || !sameDir(got, upper) {
+	if m.FSType != "overlay" || !fsutil.SameDir(got, upper) {
 		return nil, p.Tf("CheckRejectRoot", "FSType", m.FSType, "Upper", got, "Want", upper)
 	}
 	return &house{PID: pid, NSpid: nspid, PIDNS: ns, Comm: st.Comm, Upper: got}, ""
@@ -224,18 +224,4 @@ func houseEvidence(env *Env, name string) (*house, []string, *Result) {
 		}
 	}
 	return h, notes, nil
-}
-
-// sameDir reports whether two paths name the same folder: equal after cleaning, or
-// the same inode when both exist (a symlinked state folder shows its resolved path).
-func sameDir(a, b string) bool {
-	if a == "" || b == "" {
-		return false
-	}
-	if filepath.Clean(a) == filepath.Clean(b) {
-		return true
-	}
-	sa, errA := os.Stat(a)
-	sb, errB := os.Stat(b)
-	return errA == nil && errB == nil && os.SameFile(sa, sb)
 }

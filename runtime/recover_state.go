@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rt-lab/rt-lab/internal/cgroups"
+	"github.com/rt-lab/rt-lab/internal/fsutil"
 	"github.com/rt-lab/rt-lab/internal/procfs"
 	"github.com/rt-lab/rt-lab/internal/usererr"
 	"github.com/rt-lab/rt-lab/network"
@@ -53,7 +54,7 @@ func (r *Runtime) stateFromKernel(name string, pid int, start uint64) (*Containe
 	lower, _ := root.Option("lowerdir")
 	base := filepath.Base(lower)
 	var userns *Container
-	if sameDir(lower, r.lowerDir(name)) {
+	if fsutil.SameDir(lower, r.lowerDir(name)) {
 		// A house with a user namespace: its overlay's lower layer is its own
 		// folder, and the base it shows is recorded next to it.
 		if userns, err = r.userNSFromKernel(name, pid); err != nil {

@@ -4,10 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 
 	"github.com/rt-lab/rt-lab/internal/cgroups"
+	"github.com/rt-lab/rt-lab/internal/fsutil"
 	"github.com/rt-lab/rt-lab/internal/procfs"
 )
 
@@ -45,7 +45,7 @@ func verifyInit(pid int, start uint64, upper string) error {
 		return err
 	}
 	got, _ := root.Option("upperdir")
-	if root.FSType != "overlay" || !sameDir(got, upper) {
+	if root.FSType != "overlay" || !fsutil.SameDir(got, upper) {
 		return fmt.Errorf("root of process %d is %s with upperdir %q, not the overlay on %s", pid, root.FSType, got, upper)
 	}
 	// The PID may have been reused while the files above were read.
@@ -139,19 +139,4 @@ func pickInit(pids []int, upper string) (pid int, start uint64, found bool) {
 		return a.pid - b.pid
 	})
 	return best.pid, best.start, true
-}
-
-// sameDir reports whether two paths name the same folder: equal after
-// cleaning, or the same inode when both exist, as when the state folder's path
-// goes through a symbolic link.
-func sameDir(a, b string) bool {
-	if a == "" || b == "" {
-		return false
-	}
-	if filepath.Clean(a) == filepath.Clean(b) {
-		return true
-	}
-	sa, errA := os.Stat(a)
-	sb, errB := os.Stat(b)
-	return errA == nil && errB == nil && os.SameFile(sa, sb)
 }

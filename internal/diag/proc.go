@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/rt-lab/rt-lab/internal/cgroups"
+	"github.com/rt-lab/rt-lab/internal/fsutil"
 	"github.com/rt-lab/rt-lab/internal/procfs"
 )
 
@@ -193,7 +194,7 @@ func (s *snapshot) verify(pid int, start uint64, upper string) (*proc, Message) 
 		return nil, errorValue(err)
 	}
 	got, _ := root.Option("upperdir")
-	if root.FSType != "overlay" || !sameDir(got, upper) {
+	if root.FSType != "overlay" || !fsutil.SameDir(got, upper) {
 		return nil, msg("DebugRejectRoot", "PID", pid, "FSType", root.FSType, "Upper", got, "Want", upper)
 	}
 	return p, Message{}
@@ -273,20 +274,6 @@ func (s *snapshot) rootMount(pid int) (procfs.Mount, error) {
 		return m, nil
 	}
 	return procfs.Mount{}, fmt.Errorf("%s has no mount at /", s.reader.path(pid, "mountinfo"))
-}
-
-// sameDir reports whether two paths name the same folder: equal after
-// cleaning, or the same inode when both exist.
-func sameDir(a, b string) bool {
-	if a == "" || b == "" {
-		return false
-	}
-	if filepath.Clean(a) == filepath.Clean(b) {
-		return true
-	}
-	sa, errA := os.Stat(a)
-	sb, errB := os.Stat(b)
-	return errA == nil && errB == nil && os.SameFile(sa, sb)
 }
 
 func formatInts(ids []int) string {

@@ -117,3 +117,18 @@ func (l *Lock) Unlock() {
 	l.f.Close()
 	l.f = nil
 }
+
+// SameDir reports whether two paths name the same folder: equal after
+// cleaning, or the same inode when both exist, as when one path goes through a
+// symbolic link. An empty path matches nothing.
+func SameDir(a, b string) bool {
+	if a == "" || b == "" {
+		return false
+	}
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(sa, sb)
+}

@@ -1,4 +1,4 @@
-package checker
+package fsutil
 
 import (
 	"os"
@@ -27,8 +27,8 @@ func TestSameDir(t *testing.T) {
 		{"/no/such/a", "/no/such/b", false},
 	}
 	for _, tt := range tests {
-		if got := sameDir(tt.a, tt.b); got != tt.want {
-			t.Errorf("sameDir(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.want)
+		if got := SameDir(tt.a, tt.b); got != tt.want {
+			t.Errorf("SameDir(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.want)
 		}
 	}
 }
