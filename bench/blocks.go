@@ -72,14 +72,14 @@ func benchBlocks(ctx context.Context, e *env) ([]block, error) {
 		run        func(i int) error
 	}{
 		{"rt-lab --version (start of one rt-lab command)",
-			"every CLI command pays this once; it loads the message catalogs", func(int) error {
+			"every CLI command pays this once: Go start-up and the command tree", func(int) error {
 				_, err := rtlabCLI{bin: e.bin, root: dir}.run("--version")
 				return err
 			}},
 		{"busybox true (fork and exec of a static binary)", "", func(int) error {
 			return exec.Command(busybox, "true").Run()
 		}},
-		{"atomic write of a 1 KiB state file with 2 fsyncs", "fsutil.WriteFileAtomic: state.json, network files",
+		{"atomic write of a 1 KiB state file with 2 fsyncs", "create's state.json and the network files; start and stop fsync the file only",
 			func(i int) error {
 				return fsutil.WriteFileAtomic(filepath.Join(dir, "state.json"), make([]byte, 1024), 0o644)
 			}},
@@ -90,7 +90,7 @@ func benchBlocks(ctx context.Context, e *env) ([]block, error) {
 			}
 			return os.Rename(tmp, filepath.Join(dir, "state.json"))
 		}},
-		{"read and SHA-256 of busybox", "the base id that every create computes", func(int) error {
+		{"read and SHA-256 of busybox", "the base id, computed when busybox-digest.json does not match the binary", func(int) error {
 			data, err := os.ReadFile(busybox)
 			sha256.Sum256(data)
 			return err
@@ -106,7 +106,7 @@ func benchBlocks(ctx context.Context, e *env) ([]block, error) {
 			return m.Destroy()
 		}},
 		{fmt.Sprintf("scan of /proc: NSpid of all %d processes", len(pids)),
-			"what finding a house's init by its overlay starts with", func(int) error {
+			"recover-state and delete of an unreadable house; start and stop read the house's cgroup instead", func(int) error {
 				all, err := procfs.PIDs()
 				for _, p := range all {
 					procfs.NSpid(p)
