@@ -68,11 +68,23 @@ func (n *Network) ensureBridge() (_ netlink.Link, retErr error) {
 			return nil, n.bridgeError(err)
 		}
 	}
+	// The alias names the state folder, so `ip link` shows which complex a
+	// switchboard serves and recover-state --leftovers can tell whether that
+	// folder still exists. The kernel keeps at most maxAlias bytes.
+	if link.Attrs().Alias != n.root && len(n.root) <= maxAlias {
+		if err := netlink.LinkSetAlias(link, n.root); err != nil {
+			return nil, n.bridgeError(err)
+		}
+	}
 	if err := n.installRules(); err != nil {
 		return nil, err
 	}
 	return link, nil
 }
+
+// maxAlias is the longest interface alias Linux keeps: IFALIASZ (256) less
+// the terminating NUL.
+const maxAlias = 255
 
 func (n *Network) bridgeError(err error) error {
 	return usererr.Wrap(err, usererr.Failed, "ErrNetBridgeFailed",

@@ -5,11 +5,12 @@
 // ran, leaves objects that no command on another folder ever looks at.
 //
 // A set of objects with one hash is removable when no process in its cgroups
-// belongs to a state folder that still exists. A house's init is recognised
-// by the overlay at its "/": its upper folder is ROOT/containers/NAME/upper.
-// A set without processes is removable too. If its folder still exists, it
-// only has stopped houses, and rt-lab makes the bridge, the table and the
-// cgroup parent again at the next start.
+// belongs to a state folder that still exists, and its bridge's alias, which
+// rt-lab sets to the folder's path, names no folder that exists. A house's
+// init is recognised by the overlay at its "/": its upper folder is
+// ROOT/containers/NAME/upper. A set without processes or alias is removable
+// too. If its folder does exist, it only has stopped houses, and rt-lab makes
+// the bridge, the table and the cgroup parent again at the next start.
 package leftovers
 
 import (
@@ -59,8 +60,11 @@ type Set struct {
 	PIDs  []int    `json:"pids,omitempty"`
 	Roots []string `json:"roots,omitempty"`
 	// InUse is set when a process belongs to a state folder that still exists,
-	// or to none that rt-lab can name. Such a set is never removed.
+	// or to none that rt-lab can name, or when the bridge's alias names a
+	// folder that exists. Such a set is never removed.
 	InUse bool `json:"in_use"`
+
+	bridgeRoot string // the state folder that the bridge's alias names
 }
 
 // Hash returns the hash that names the objects of state folder root.
@@ -107,6 +111,9 @@ func findLinks(get func(string) *Set) error {
 		if m := bridgePattern.FindStringSubmatch(l.Attrs().Name); m != nil && l.Type() == "bridge" {
 			s := get(m[1])
 			s.Bridge = l.Attrs().Name
+			if alias := l.Attrs().Alias; alias != "" && Hash(alias) == m[1] {
+				s.bridgeRoot = alias
+			}
 			bridges[l.Attrs().Index] = s
 		}
 	}
@@ -216,8 +223,15 @@ func procsBelow(dir string) []int {
 	return pids
 }
 
-// classify names the state folders of the set's processes and decides InUse.
+// classify names the state folders of the set's processes and bridge, and
+// decides InUse.
 func (s *Set) classify() {
+	if s.bridgeRoot != "" {
+		s.Roots = append(s.Roots, s.bridgeRoot)
+		if _, err := os.Stat(s.bridgeRoot); err == nil {
+			s.InUse = true
+		}
+	}
 	for _, pid := range s.PIDs {
 		root, ok := rootOf(pid)
 		if !ok {

@@ -123,13 +123,38 @@ func TestLeftoversOfStoppedHouses(t *testing.T) {
 	if s == nil || s.Bridge == "" {
 		t.Fatalf("set %+v, want the bridge of the stopped house's folder", s)
 	}
-	if s.InUse || len(s.PIDs) != 0 {
-		t.Fatalf("set %+v, want no processes and not in use", s)
+	if len(s.PIDs) != 0 {
+		t.Errorf("PIDs %v, want none after the stop", s.PIDs)
 	}
-	if err := Remove(s); err != nil {
+	// The bridge's alias names the folder, which exists.
+	if !s.InUse {
+		t.Fatalf("set %+v of an existing folder is not in use", s)
+	}
+
+	moved := root + "-moved"
+	if err := os.Rename(root, moved); err != nil {
 		t.Fatal(err)
 	}
-	// rt-lab makes the objects again at the next start.
+	s = setOf(t, self, root)
+	if s == nil || s.InUse {
+		os.Rename(moved, root)
+		t.Fatalf("after the folder moved: set %+v, want one not in use", s)
+	}
+	if !slices.Equal(s.Roots, []string{root}) {
+		t.Errorf("roots %v, want [%s] from the bridge's alias", s.Roots, root)
+	}
+	err := Remove(s)
+	if errBack := os.Rename(moved, root); errBack != nil {
+		t.Fatal(errBack)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := net.InterfaceByName(network.BridgeName(root)); err == nil {
+		t.Fatalf("bridge %s is left", network.BridgeName(root))
+	}
+
+	// Back in place, the folder gets its objects again at the next start.
 	if _, err := r.Start("rumah-tidur"); err != nil {
 		t.Fatalf("start after the removal: %v", err)
 	}
