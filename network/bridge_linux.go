@@ -17,15 +17,11 @@ import (
 // and the masquerade rule when the config enables NAT (see installRules).
 // Calling it again changes nothing. It takes ROOT/network.lock.
 func (n *Network) EnsureBridge() error {
-	l, err := n.lock()
+	l, err := n.lockConfig()
 	if err != nil {
 		return err
 	}
 	defer l.Unlock()
-
-	if err := n.readConfig(); err != nil {
-		return err
-	}
 	_, err = n.ensureBridge()
 	return err
 }
@@ -127,19 +123,11 @@ func (n *Network) setBridgeAddress(link netlink.Link) error {
 // attached links too but keeps the addresses. A missing bridge is not an
 // error. It takes ROOT/network.lock.
 func (n *Network) RemoveBridge(force bool) error {
-	l, err := n.lock()
+	l, table, err := n.lockTable()
 	if err != nil {
 		return err
 	}
 	defer l.Unlock()
-
-	if err := n.readConfig(); err != nil {
-		return err
-	}
-	table, err := n.readAddresses()
-	if err != nil {
-		return err
-	}
 	if live := n.liveAllocations(table); len(live) > 0 && !force {
 		var names []string
 		for _, a := range live {

@@ -84,19 +84,11 @@ func (n *Network) Allocate(name string) (Allocation, error) {
 // phone book. It writes only when the hostname changed, and does nothing for
 // a name without an allocation. It takes ROOT/network.lock.
 func (n *Network) SetHostname(name, hostname string) error {
-	l, err := n.lock()
+	l, table, err := n.lockTable()
 	if err != nil {
 		return err
 	}
 	defer l.Unlock()
-
-	if err := n.readConfig(); err != nil {
-		return err
-	}
-	table, err := n.readAddresses()
-	if err != nil {
-		return err
-	}
 	a, ok := table.Allocations[name]
 	if !ok || a.Hostname == hostname {
 		return nil

@@ -7,15 +7,11 @@ import "github.com/vishvananda/netlink"
 // bridge exists, and otherwise at the next EnsureBridge. Turning it off removes
 // the rule and keeps the isolation rules. It takes ROOT/network.lock.
 func (n *Network) SetNAT(on bool) error {
-	l, err := n.lock()
+	l, err := n.lockConfig()
 	if err != nil {
 		return err
 	}
 	defer l.Unlock()
-
-	if err := n.readConfig(); err != nil {
-		return err
-	}
 	if n.cfg.NAT != on {
 		n.cfg.NAT = on
 		if err := n.writeConfig(); err != nil {

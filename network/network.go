@@ -92,6 +92,34 @@ func (n *Network) lock() (*fsutil.Lock, error) {
 	return lockRoot(n.root)
 }
 
+// lockConfig takes ROOT/network.lock and reads network.json under it. The
+// caller unlocks the returned lock.
+func (n *Network) lockConfig() (*fsutil.Lock, error) {
+	l, err := n.lock()
+	if err != nil {
+		return nil, err
+	}
+	if err := n.readConfig(); err != nil {
+		l.Unlock()
+		return nil, err
+	}
+	return l, nil
+}
+
+// lockTable is lockConfig that also reads the address table.
+func (n *Network) lockTable() (*fsutil.Lock, *addressTable, error) {
+	l, err := n.lockConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	table, err := n.readAddresses()
+	if err != nil {
+		l.Unlock()
+		return nil, nil, err
+	}
+	return l, table, nil
+}
+
 func lockRoot(root string) (*fsutil.Lock, error) {
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return nil, err

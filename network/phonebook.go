@@ -94,18 +94,11 @@ func (n *Network) writePhoneBook(table *addressTable) error {
 // differs, as after a crash between a change of the table and the phone book.
 // It takes ROOT/network.lock.
 func (n *Network) UpdatePhoneBook() error {
-	l, err := n.lock()
+	l, table, err := n.lockTable()
 	if err != nil {
 		return err
 	}
 	defer l.Unlock()
-	if err := n.readConfig(); err != nil {
-		return err
-	}
-	table, err := n.readAddresses()
-	if err != nil {
-		return err
-	}
 	return n.writePhoneBook(table)
 }
 

@@ -28,15 +28,11 @@ func (n *Network) Renumber(subnet string) ([]Allocation, error) {
 	if err != nil {
 		return nil, err
 	}
-	l, err := n.lock()
+	l, err := n.lockConfig()
 	if err != nil {
 		return nil, err
 	}
 	defer l.Unlock()
-
-	if err := n.readConfig(); err != nil {
-		return nil, err
-	}
 	table, err := n.readTable()
 	if err != nil {
 		return nil, err

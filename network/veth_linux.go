@@ -37,15 +37,11 @@ func (n *Network) AttachPID(name string, pid int) error {
 // Attach deletes what it made, so a half-connected container never stays. The
 // container needs an allocation. It takes ROOT/network.lock.
 func (n *Network) Attach(name string, netnsFD int) error {
-	l, err := n.lock()
+	l, err := n.lockConfig()
 	if err != nil {
 		return err
 	}
 	defer l.Unlock()
-
-	if err := n.readConfig(); err != nil {
-		return err
-	}
 	a, ok, err := n.Allocation(name)
 	if err != nil {
 		return err
