@@ -70,6 +70,9 @@ func (a *App) Run(args []string) int {
 		return exit.code
 	}
 	fmt.Fprintln(a.Stderr, a.P.Tf("ErrorPrefix", "Message", usererr.Render(err, a.P)))
+	if fix := a.errorFix(err); fix != "" {
+		fmt.Fprintln(a.Stderr, a.P.Tf("FixPrefix", "Message", fix))
+	}
 	return usererr.ExitCode(err)
 }
 
