@@ -14,6 +14,8 @@ var errorFixes = map[string]string{
 	"ErrContainerBroken":       "FixContainerBroken",
 	"ErrContainerExistsBroken": "FixContainerBroken",
 	"ErrNetFileCorrupt":        "DebugFixNetFile",
+	"ErrProgressCorrupt":       "FixProgressReset",
+	"ErrProgressNewer":         "FixProgressReset",
 }
 
 // errorFix returns the repair advice for err, or "" when err has none. The

@@ -43,7 +43,7 @@ func (a *App) runLessons() error {
 		return err
 	}
 	color := isTerminal(a.Stdout) && a.Env("NO_COLOR") == ""
-	tutor.WriteOverview(a.Stdout, a.P, color, stages, prog)
+	tutor.WriteOverview(a.Stdout, a.P, color, stages, prog, a.lessonCommand(root))
 	return nil
 }
 

@@ -57,7 +57,7 @@ func (a *App) readyStage(root, id string) (*lessons.Stage, []*lessons.Stage, err
 		}
 	}
 	if !stage.Ready() {
-		return nil, nil, tutor.NotReadyError(stage, stages, a.P)
+		return nil, nil, tutor.NotReadyError(stage, stages, a.P, a.lessonCommand(root))
 	}
 	return stage, stages, nil
 }
