@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -93,6 +94,11 @@ func (a *App) newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 		Version:       runtime.Version,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			// An empty --root would fall back to RT_LAB_ROOT or the default
+			// folder without a word, so it is rejected.
+			if flagChanged(cmd.Flags(), "root") && a.Root == "" {
+				return usererr.New(usererr.Usage, "ErrRootEmpty", "Default", DefaultRoot)
+			}
 			if a.Debug {
 				slog.SetDefault(slog.New(slog.NewTextHandler(a.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})))
 			}
@@ -179,15 +185,24 @@ func (a *App) defaultRoot() string {
 	return DefaultRoot
 }
 
-// RootDir returns the absolute state folder.
+// RootDir returns the absolute state folder. A folder that does not exist yet
+// is fine, because the first command that writes creates it, but a path that
+// is a file, or lies below one, is a usage error that names where it came from.
 func (a *App) RootDir() (string, error) {
-	root := a.Root
+	root, source := a.Root, "--root"
 	if root == "" {
-		root = a.defaultRoot()
+		root, source = a.defaultRoot(), "RT_LAB_ROOT"
+		if a.Env("RT_LAB_ROOT") == "" {
+			source = ""
+		}
 	}
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return "", usererr.Wrap(err, usererr.Usage, "ErrRootInvalid", "Path", root)
+	}
+	info, err := os.Stat(abs)
+	if (err == nil && !info.IsDir()) || errors.Is(err, syscall.ENOTDIR) {
+		return "", usererr.New(usererr.Usage, "ErrRootNotDir", "Path", abs, "Source", source, "Default", DefaultRoot)
 	}
 	return abs, nil
 }
