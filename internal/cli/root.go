@@ -150,6 +150,11 @@ func (a *App) localizeHelp(root *cobra.Command) {
 		"Flags:", p.T("HelpFlags", nil),
 		"Additional help topics:", p.T("HelpTopics", nil),
 		`Use "{{.CommandPath}} [command] --help" for more information about a command.`, p.T("HelpMore", nil),
+		// cobra appends " [flags]" to UseLine in English, so the template adds
+		// it in the user's language and every command sets
+		// DisableFlagsInUseLine (see disableFlagsInUseLine).
+		"{{.UseLine}}", "{{.UseLine}}{{if .HasAvailableFlags}} "+p.T("HelpFlagsPlaceholder", nil)+"{{end}}",
+		"{{.CommandPath}} [command]", "{{.CommandPath}} "+p.T("HelpCommandPlaceholder", nil),
 	).Replace(root.UsageTemplate())
 	tmpl += "\n" + p.T("HelpExitStatus", nil) + "\n"
 	root.SetUsageTemplate(tmpl)
@@ -176,6 +181,16 @@ func (a *App) localizeHelp(root *cobra.Command) {
 			}
 			_ = target.Help()
 		}})
+	disableFlagsInUseLine(root)
+}
+
+// disableFlagsInUseLine stops cobra from appending the English " [flags]" to
+// the usage line of cmd and every command below it.
+func disableFlagsInUseLine(cmd *cobra.Command) {
+	cmd.DisableFlagsInUseLine = true
+	for _, c := range cmd.Commands() {
+		disableFlagsInUseLine(c)
+	}
 }
 
 func (a *App) defaultRoot() string {
