@@ -43,6 +43,25 @@ func flagError(cmd *cobra.Command, err error) error {
 	return usererr.New(usererr.Usage, "ErrFlag", "Detail", text, "Command", cmd.CommandPath())
 }
 
+// subcommandArgs is the cobra Args check of a command group, such as network:
+// an argument there names a subcommand that does not exist. cobra rejects an
+// unknown command only right after the program name, and for a group it
+// prints the group's help with exit status 0.
+func subcommandArgs(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	// cobra sets this default only when it suggests a command of the root.
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2
+	}
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		return usererr.New(usererr.Usage, "ErrUnknownSubcommandSuggest", "Command", args[0],
+			"Group", cmd.CommandPath(), "Suggest", strings.Join(s, ", "))
+	}
+	return usererr.New(usererr.Usage, "ErrUnknownSubcommand", "Command", args[0], "Group", cmd.CommandPath())
+}
+
 // commandError turns cobra's "unknown command" error into a usage error in the
 // user's language, with cobra's suggestions; other errors come back unchanged.
 func commandError(root *cobra.Command, err error) error {

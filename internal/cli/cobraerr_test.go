@@ -3,6 +3,8 @@ package cli
 import (
 	"strings"
 	"testing"
+
+	"github.com/rt-lab/rt-lab/locales"
 )
 
 func TestCommandLineErrorsTranslated(t *testing.T) {
@@ -35,5 +37,61 @@ func TestCommandLineErrorsTranslated(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestGroupUnknownSubcommand runs every command that has subcommands with a
+// subcommand that does not exist, so a group added later is covered too.
+func TestGroupUnknownSubcommand(t *testing.T) {
+	app := &App{Env: func(string) string { return "" }, P: locales.For(locales.EN)}
+	var groups []string
+	for _, c := range app.newRootCmd().Commands() {
+		if c.HasSubCommands() {
+			groups = append(groups, c.Name())
+		}
+	}
+	if len(groups) < 3 {
+		t.Fatalf("found the groups %v, want at least network, debug and lessons", groups)
+	}
+	for _, group := range groups {
+		env := map[string]string{"RT_LAB_ROOT": t.TempDir()}
+		for lang, want := range map[string]string{
+			"id": "perintah foo tidak dikenal untuk rt-lab " + group,
+			"en": "unknown command foo for rt-lab " + group,
+		} {
+			env["RT_LAB_LANG"] = lang
+			code, out, errOut := runCLI(t, env, group, "foo")
+			if code != 2 {
+				t.Errorf("%s %s foo: status %d, want 2", lang, group, code)
+			}
+			if !strings.Contains(errOut, want) {
+				t.Errorf("%s %s foo: stderr %q does not contain %q", lang, group, errOut, want)
+			}
+			if out != "" {
+				t.Errorf("%s %s foo: printed to stdout: %q", lang, group, out)
+			}
+		}
+	}
+}
+
+func TestGroupSubcommandSuggestion(t *testing.T) {
+	env := map[string]string{"RT_LAB_ROOT": t.TempDir(), "RT_LAB_LANG": "en"}
+	code, _, errOut := runCLI(t, env, "network", "shwo")
+	if code != 2 {
+		t.Errorf("status %d, want 2", code)
+	}
+	if !strings.Contains(errOut, "did you mean show?") {
+		t.Errorf("stderr %q does not suggest show", errOut)
+	}
+}
+
+func TestGroupWithoutSubcommandShowsHelp(t *testing.T) {
+	env := map[string]string{"RT_LAB_ROOT": t.TempDir(), "RT_LAB_LANG": "en"}
+	code, out, _ := runCLI(t, env, "network")
+	if code != 0 {
+		t.Errorf("status %d, want 0", code)
+	}
+	if !strings.Contains(out, "set-subnet") {
+		t.Errorf("stdout does not list the subcommands:\n%s", out)
 	}
 }

@@ -23,13 +23,8 @@ func (a *App) newDebugCmd() *cobra.Command {
 		Use:   "debug",
 		Short: a.P.T("DebugShort", nil),
 		Long:  a.P.T("DebugLong", nil),
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return usererr.New(usererr.Usage, "ErrDebugSubcommand", "Arg", args[0])
-			}
-			return nil
-		},
-		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+		Args:  subcommandArgs,
+		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(a.newDebugSystemCmd(), a.newDebugContainersCmd())
 	// localizeHelp reaches only the root's direct children.

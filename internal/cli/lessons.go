@@ -22,7 +22,7 @@ func (a *App) newLessonsCmd() *cobra.Command {
 		Short:   a.P.T("LessonsShort", nil),
 		Long:    a.P.T("LessonsLong", nil),
 		Example: "  rt-lab lessons\n  rt-lab lessons validate ./my-lessons",
-		Args:    a.noLessonArgs,
+		Args:    subcommandArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.runLessons()
 		},
@@ -43,7 +43,7 @@ func (a *App) runLessons() error {
 		return err
 	}
 	color := isTerminal(a.Stdout) && a.Env("NO_COLOR") == ""
-	tutor.WriteOverview(a.Stdout, a.P, color, stages, prog)
+	tutor.WriteOverview(a.Stdout, a.P, color, stages, prog, a.lessonCommand(root))
 	return nil
 }
 

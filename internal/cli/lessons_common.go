@@ -21,14 +21,6 @@ func (a *App) atMostOneStage(cmd *cobra.Command, args []string) error {
 	return usererr.New(usererr.Usage, "ErrStageArgs", "Command", cmd.CommandPath(), "Count", len(args))
 }
 
-// noLessonArgs is a cobra Args check for commands without arguments.
-func (a *App) noLessonArgs(cmd *cobra.Command, args []string) error {
-	if len(args) == 0 {
-		return nil
-	}
-	return usererr.New(usererr.Usage, "ErrLessonNoArgs", "Command", cmd.CommandPath(), "Count", len(args))
-}
-
 // loadLessonState loads the lesson files and the student's progress in root.
 func loadLessonState(root string) ([]*lessons.Stage, *tutor.Progress, error) {
 	stages, err := lessons.All()
@@ -57,7 +49,7 @@ func (a *App) readyStage(root, id string) (*lessons.Stage, []*lessons.Stage, err
 		}
 	}
 	if !stage.Ready() {
-		return nil, nil, tutor.NotReadyError(stage, stages, a.P)
+		return nil, nil, tutor.NotReadyError(stage, stages, a.P, a.lessonCommand(root))
 	}
 	return stage, stages, nil
 }

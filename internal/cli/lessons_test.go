@@ -115,3 +115,18 @@ func TestLessonsListStillWorks(t *testing.T) {
 		t.Errorf("rt-lab lessons: exit status %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }
+
+func TestLessonsLegendNamesRoot(t *testing.T) {
+	root := t.TempDir()
+	for _, lang := range []string{"en", "id"} {
+		env := map[string]string{"RT_LAB_LANG": lang, "SUDO_USER": "student"}
+		code, out, errOut := runCLI(t, env, "--root", root, "lessons")
+		if code != 0 {
+			t.Fatalf("%s: exit status %d: %s", lang, code, errOut)
+		}
+		want := "sudo rt-lab --root " + root + " start"
+		if !strings.Contains(out, want) {
+			t.Errorf("%s: legend lacks %q:\n%s", lang, want, out)
+		}
+	}
+}

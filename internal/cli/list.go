@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rt-lab/rt-lab/internal/cgroups"
+	"github.com/rt-lab/rt-lab/internal/usererr"
 	"github.com/rt-lab/rt-lab/runtime"
 )
 
@@ -117,7 +119,13 @@ func (a *App) runList(asJSON bool) error {
 	a.info(a.Stderr, "ListSummary", "Total", len(cs), "Running", running, "Stopped", stopped)
 	// A broken house has a row but no fields, so the reason goes below.
 	for _, c := range broken {
-		a.info(a.Stderr, "ListBroken", "Name", c.Name, "Error", a.renderErr(c.Err))
+		cause := c.Err
+		if usererr.Is(cause, "ErrContainerBroken") && errors.Unwrap(cause) != nil {
+			cause = errors.Unwrap(cause) // ListBroken already states that the house is broken
+		}
+		a.info(a.Stderr, "ListBroken", "Name", c.Name, "Error", a.renderErr(cause))
+		_, command := a.suggestedCommand()
+		a.info(a.Stderr, "FixPrefix", "Message", a.P.Tf("FixContainerBroken", "Command", command, "Name", c.Name))
 	}
 	return nil
 }

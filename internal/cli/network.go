@@ -47,7 +47,8 @@ func (a *App) newNetworkCmd() *cobra.Command {
 		Example: "  rt-lab network show\n  rt-lab network nat on\n" +
 			"  rt-lab create-container rumah-jakarta --subnet 10.0.5.0/24\n" +
 			"  rt-lab network set-subnet 10.0.6.0/24",
-		Args: cobra.NoArgs,
+		Args: subcommandArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(a.newNetworkShowCmd(), a.newNetworkNATCmd(), a.newNetworkSetSubnetCmd(),
 		a.newNetworkRemoveBridgeCmd())

@@ -143,6 +143,10 @@ func TestBrokenHouseCommands(t *testing.T) {
 	if !strings.Contains(errOut, "delete-container rumah-rusak --force") {
 		t.Errorf("list stderr %q does not name the fix", errOut)
 	}
+	recoverAt := strings.Index(errOut, "recover-state rumah-rusak")
+	if recoverAt < 0 || recoverAt > strings.Index(errOut, "delete-container rumah-rusak") {
+		t.Errorf("list stderr %q does not name recover-state before delete-container", errOut)
+	}
 	code, _, errOut = runCLI(t, env, "create-container", "rumah-rusak")
 	if code != 2 || !strings.Contains(errOut, "--force") {
 		t.Errorf("create over a broken house: exit %d, stderr %q; want 2 naming --force", code, errOut)

@@ -115,7 +115,8 @@ func (a *App) confirmReset(all bool, stage *lessons.Stage, houses []string) (boo
 	in, inOK := a.Stdin.(*os.File)
 	out, outOK := a.Stderr.(*os.File)
 	if !inOK || !outOK || !isTerminal(in) || !isTerminal(out) {
-		return false, usererr.New(usererr.Usage, "ErrResetNeedsYes")
+		_, command := a.suggestedCommand()
+		return false, usererr.New(usererr.Usage, "ErrResetNeedsYes", "Command", command)
 	}
 	list := strings.Join(houses, ", ")
 	if list == "" {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -70,6 +71,9 @@ func (a *App) Run(args []string) int {
 		return exit.code
 	}
 	fmt.Fprintln(a.Stderr, a.P.Tf("ErrorPrefix", "Message", usererr.Render(err, a.P)))
+	if fix := a.errorFix(err); fix != "" {
+		fmt.Fprintln(a.Stderr, a.P.Tf("FixPrefix", "Message", fix))
+	}
 	return usererr.ExitCode(err)
 }
 
@@ -90,6 +94,11 @@ func (a *App) newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 		Version:       runtime.Version,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			// An empty --root would fall back to RT_LAB_ROOT or the default
+			// folder without a word, so it is rejected.
+			if flagChanged(cmd.Flags(), "root") && a.Root == "" {
+				return usererr.New(usererr.Usage, "ErrRootEmpty", "Default", DefaultRoot)
+			}
 			if a.Debug {
 				slog.SetDefault(slog.New(slog.NewTextHandler(a.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})))
 			}
@@ -141,6 +150,11 @@ func (a *App) localizeHelp(root *cobra.Command) {
 		"Flags:", p.T("HelpFlags", nil),
 		"Additional help topics:", p.T("HelpTopics", nil),
 		`Use "{{.CommandPath}} [command] --help" for more information about a command.`, p.T("HelpMore", nil),
+		// cobra appends " [flags]" to UseLine in English, so the template adds
+		// it in the user's language and every command sets
+		// DisableFlagsInUseLine (see disableFlagsInUseLine).
+		"{{.UseLine}}", "{{.UseLine}}{{if .HasAvailableFlags}} "+p.T("HelpFlagsPlaceholder", nil)+"{{end}}",
+		"{{.CommandPath}} [command]", "{{.CommandPath}} "+p.T("HelpCommandPlaceholder", nil),
 	).Replace(root.UsageTemplate())
 	tmpl += "\n" + p.T("HelpExitStatus", nil) + "\n"
 	root.SetUsageTemplate(tmpl)
@@ -167,6 +181,16 @@ func (a *App) localizeHelp(root *cobra.Command) {
 			}
 			_ = target.Help()
 		}})
+	disableFlagsInUseLine(root)
+}
+
+// disableFlagsInUseLine stops cobra from appending the English " [flags]" to
+// the usage line of cmd and every command below it.
+func disableFlagsInUseLine(cmd *cobra.Command) {
+	cmd.DisableFlagsInUseLine = true
+	for _, c := range cmd.Commands() {
+		disableFlagsInUseLine(c)
+	}
 }
 
 func (a *App) defaultRoot() string {
@@ -176,15 +200,24 @@ func (a *App) defaultRoot() string {
 	return DefaultRoot
 }
 
-// RootDir returns the absolute state folder.
+// RootDir returns the absolute state folder. A folder that does not exist yet
+// is fine, because the first command that writes creates it, but a path that
+// is a file, or lies below one, is a usage error that names where it came from.
 func (a *App) RootDir() (string, error) {
-	root := a.Root
+	root, source := a.Root, "--root"
 	if root == "" {
-		root = a.defaultRoot()
+		root, source = a.defaultRoot(), "RT_LAB_ROOT"
+		if a.Env("RT_LAB_ROOT") == "" {
+			source = ""
+		}
 	}
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return "", usererr.Wrap(err, usererr.Usage, "ErrRootInvalid", "Path", root)
+	}
+	info, err := os.Stat(abs)
+	if (err == nil && !info.IsDir()) || errors.Is(err, syscall.ENOTDIR) {
+		return "", usererr.New(usererr.Usage, "ErrRootNotDir", "Path", abs, "Source", source, "Default", DefaultRoot)
 	}
 	return abs, nil
 }

@@ -76,7 +76,8 @@ func (a *App) pluggedLabel(h *topologyHouse) string {
 func (a *App) unpluggedLabel(h *topologyHouse) string {
 	switch {
 	case h.State == runtime.StatusBroken:
-		return a.P.Tf("TopoHouseBroken", "Name", h.Name)
+		_, command := a.suggestedCommand()
+		return a.P.Tf("TopoHouseBroken", "Name", h.Name, "Command", command)
 	case h.State == runtime.StatusRunning:
 		return a.P.Tf("TopoHouseNoCable", "Name", h.Name, "PID", h.PID)
 	case h.Address.IsValid():

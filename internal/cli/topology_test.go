@@ -79,7 +79,7 @@ rt-br-12345678 (bridge 10.0.0.1/24, up)
 └── not plugged in
     ├── rumah-bekasi: 10.0.0.4 reserved, stopped
     ├── rumah-cianjur: running (PID 77) without a cable on the bridge; stop and start it to plug it in
-    └── rumah-rusak: broken; rt-lab delete-container rumah-rusak --force removes it
+    └── rumah-rusak: broken; rt-lab recover-state rumah-rusak repairs it or names the fix
 `,
 		locales.ID: `Kompleks /var/lib/rt-"lab", subnet 10.0.0.0/24
 rt-br-12345678 (bridge 10.0.0.1/24, menyala)
@@ -90,7 +90,7 @@ rt-br-12345678 (bridge 10.0.0.1/24, menyala)
 └── tidak tercolok
     ├── rumah-bekasi: 10.0.0.4 dipesan, berhenti
     ├── rumah-cianjur: berjalan (PID 77) tanpa kabel di bridge; hentikan lalu nyalakan lagi agar tercolok
-    └── rumah-rusak: rusak; rt-lab delete-container rumah-rusak --force merobohkannya
+    └── rumah-rusak: rusak; rt-lab recover-state rumah-rusak memperbaikinya atau menyebutkan cara memperbaikinya
 `,
 	}
 	for lang, text := range want {

@@ -293,6 +293,11 @@ func (in *Inspector) readState(c *Container) *runtime.Container {
 	}
 	st, err := in.Runtime.Get(c.Name)
 	if err != nil {
+		// The issue message already states that the state file cannot be
+		// read, so the cause skips ErrContainerBroken, which repeats it.
+		if inner := errors.Unwrap(err); inner != nil && usererr.Is(err, "ErrContainerBroken") {
+			err = inner
+		}
 		c.Recorded.State, c.Recorded.Error = RecordedUnreadable, errorValue(err)
 		return nil
 	}

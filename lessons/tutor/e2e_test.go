@@ -321,7 +321,7 @@ func TestOutlineStageNotReady(t *testing.T) {
 	outline := &lessons.Stage{ID: "tahap-9", Number: 9, Status: lessons.StatusOutline,
 		Title: lessons.Text{ID: "sembilan", EN: "nine"}}
 	p := locales.For(locales.EN)
-	err = NotReadyError(outline, append(stages, outline), p)
+	err = NotReadyError(outline, append(stages, outline), p, "rt-lab")
 	msg := usererr.Render(err, p)
 	if !usererr.Is(err, "ErrStageNotReady") || !strings.Contains(msg, "tahap 9 (nine) is not ready yet") ||
 		!strings.Contains(msg, "tahap-1, tahap-2, tahap-3, tahap-4, tahap-5") {

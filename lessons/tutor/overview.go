@@ -27,7 +27,8 @@ func CurrentStage(stages []*lessons.Stage, prog *Progress) *lessons.Stage {
 }
 
 // NotReadyError is the error for starting or asking a hint in an outline stage.
-func NotReadyError(stage *lessons.Stage, stages []*lessons.Stage, p *locales.Printer) error {
+// command is how the student runs rt-lab, such as "sudo rt-lab --root DIR".
+func NotReadyError(stage *lessons.Stage, stages []*lessons.Stage, p *locales.Printer, command string) error {
 	var ready []string
 	for _, st := range stages {
 		if st.Ready() {
@@ -35,12 +36,13 @@ func NotReadyError(stage *lessons.Stage, stages []*lessons.Stage, p *locales.Pri
 		}
 	}
 	return usererr.New(usererr.Usage, "ErrStageNotReady", "Number", stage.Number,
-		"Title", stage.Title.In(p.Lang), "Ready", strings.Join(ready, ", "))
+		"Title", stage.Title.In(p.Lang), "Ready", strings.Join(ready, ", "), "Command", command)
 }
 
 // WriteOverview lists every stage and its steps with progress marks: ✓ done,
-// ➜ the step to do next, ↷ skipped, · not yet.
-func WriteOverview(w io.Writer, p *locales.Printer, color bool, stages []*lessons.Stage, prog *Progress) {
+// ➜ the step to do next, ↷ skipped, · not yet. command is how the student runs
+// rt-lab, for the start command in the legend.
+func WriteOverview(w io.Writer, p *locales.Printer, color bool, stages []*lessons.Stage, prog *Progress, command string) {
 	s := style{on: color}
 	current := CurrentStage(stages, prog)
 	for _, st := range stages {
@@ -86,5 +88,5 @@ func WriteOverview(w io.Writer, p *locales.Printer, color bool, stages []*lesson
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintln(w, s.dim(p.T("OverviewLegend", nil)))
+	fmt.Fprintln(w, s.dim(p.Tf("OverviewLegend", "Command", command)))
 }

@@ -18,20 +18,12 @@ import (
 var (
 	surveyMu       sync.Mutex
 	selectTemplate = survey.SelectQuestionTemplate
-	confirmTmpl    = survey.ConfirmQuestionTemplate
 	errorTmpl      = survey.ErrorTemplate
 )
 
 func localizeSurvey(p *locales.Printer) {
 	survey.SelectQuestionTemplate = strings.Replace(selectTemplate,
 		"[Use arrows to move, type to filter", "["+p.T("PromptSelectHelp", nil), 1)
-	survey.ConfirmQuestionTemplate = strings.Replace(confirmTmpl,
-		"{{.Answer}}", `{{if eq .Answer "Yes"}}`+p.T("PromptYes", nil)+`{{else}}`+p.T("PromptNo", nil)+`{{end}}`, 1)
-	// survey accepts y, yes, n and no in any case; the hint says so in the
-	// user's language, and so does the message for any other reply.
-	survey.ConfirmQuestionTemplate = strings.NewReplacer(
-		"(Y/n) ", p.T("PromptYesNoDefaultYes", nil)+" ",
-		"(y/N) ", p.T("PromptYesNoDefaultNo", nil)+" ").Replace(survey.ConfirmQuestionTemplate)
 	survey.ErrorTemplate = strings.Replace(errorTmpl,
 		"Sorry, your reply was invalid: {{ .Error.Error }}", p.T("PromptYesNoInvalid", nil), 1)
 }
@@ -48,18 +40,44 @@ func Select(p *locales.Printer, in, out *os.File, message string, options []stri
 	return index, err
 }
 
-// Confirm asks a yes or no question on the terminal; the default is no, and so
-// is Ctrl-C.
+// Confirm asks a yes or no question on the terminal and accepts the replies of
+// ParseYesNo. An empty reply and Ctrl-C mean no, and any other reply is asked
+// again. survey's own Confirm is not used because it accepts only y, yes, n
+// and no, which rejects the Indonesian ya and tidak.
 func Confirm(p *locales.Printer, in, out *os.File, message string) (bool, error) {
 	surveyMu.Lock()
 	defer surveyMu.Unlock()
 	localizeSurvey(p)
-	var yes bool
-	err := survey.AskOne(&survey.Confirm{Message: message}, &yes, survey.WithStdio(in, out, out))
+	var reply string
+	prompt := &survey.Input{Message: message + " " + p.T("PromptYesNoDefaultNo", nil)}
+	validate := func(answer any) error {
+		if _, ok := ParseYesNo(answer.(string)); !ok {
+			return errors.New("not a yes or no reply") // shown as PromptYesNoInvalid
+		}
+		return nil
+	}
+	err := survey.AskOne(prompt, &reply, survey.WithStdio(in, out, out), survey.WithValidator(validate))
 	if errors.Is(err, terminal.InterruptErr) {
 		return false, nil
 	}
-	return yes, err
+	if err != nil {
+		return false, err
+	}
+	yes, _ := ParseYesNo(reply)
+	return yes, nil
+}
+
+// ParseYesNo reads a reply to a yes or no question in either language,
+// ignoring case and surrounding spaces: y, yes and ya are yes; n, no and tidak
+// are no, and so is an empty reply. ok is false for any other reply.
+func ParseYesNo(reply string) (yes, ok bool) {
+	switch strings.ToLower(strings.TrimSpace(reply)) {
+	case "y", "yes", "ya":
+		return true, true
+	case "", "n", "no", "tidak":
+		return false, true
+	}
+	return false, false
 }
 
 // Input asks for one line of text on the terminal. Ctrl-C returns

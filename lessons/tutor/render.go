@@ -222,6 +222,6 @@ func (t *Tutor) printEnd(prog *Progress, already bool) {
 		t.printf("%s\n", p.Tf("TutorNextStage", "Number", t.Next.Number, "Title", t.Next.Title.In(p.Lang),
 			"Command", t.Command, "Stage", t.Next.ID))
 	default:
-		t.printf("%s\n", p.Tf("TutorNextOutline", "Number", t.Next.Number, "Title", t.Next.Title.In(p.Lang)))
+		t.printf("%s\n", p.Tf("TutorNextOutline", "Number", t.Next.Number, "Title", t.Next.Title.In(p.Lang), "Command", t.Command))
 	}
 }
