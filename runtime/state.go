@@ -13,8 +13,8 @@ import (
 
 // Get loads container name and computes its status. An unknown container is a
 // usage error that names it, and so is a folder that a create cut short left
-// without a state file. A state file that cannot be read is ErrContainerBroken,
-// whose message names delete-container --force as the fix.
+// without a state file. A state file that cannot be read is ErrContainerBroken;
+// the command line prints its fix (recover-state, then delete --force).
 func (r *Runtime) Get(name string) (*Container, error) {
 	if err := ValidateName(name); err != nil {
 		return nil, err
