@@ -111,3 +111,28 @@ func RemovePhoneBook(root string) error {
 	}
 	return err
 }
+
+// NameConflict returns the house whose phone book names would clash with a
+// new house called name with hostname: another house already called
+// hostname, or whose hostname is name or hostname. Each name must lead to one
+// address, or a lookup in the book finds the first line that has it. An empty
+// result means no conflict.
+func (n *Network) NameConflict(name, hostname string) (string, error) {
+	all, err := n.Allocations()
+	if err != nil {
+		return "", err
+	}
+	for _, a := range all {
+		if a.Name == name {
+			continue
+		}
+		other := a.Hostname
+		if other == "" {
+			other = a.Name
+		}
+		if a.Name == hostname || other == name || other == hostname {
+			return a.Name, nil
+		}
+	}
+	return "", nil
+}

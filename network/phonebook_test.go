@@ -103,3 +103,31 @@ func TestSetHostnameWithoutAllocation(t *testing.T) {
 		t.Errorf("allocation %v, error %v; want none", ok, err)
 	}
 }
+
+func TestNameConflict(t *testing.T) {
+	n := newTestNetwork(t, "10.0.0.0/24")
+	mustAllocate(t, n, "rumah-bandung")
+	if err := n.SetHostname("rumah-bandung", "bandung"); err != nil {
+		t.Fatal(err)
+	}
+	mustAllocate(t, n, "rumah-lama") // an older allocation without a hostname
+	tests := []struct {
+		name, hostname, want string
+	}{
+		{"rumah-baru", "rumah-baru", ""},
+		{"rumah-baru", "bandung", "rumah-bandung"},
+		{"bandung", "bandung", "rumah-bandung"},
+		{"rumah-baru", "rumah-bandung", "rumah-bandung"},
+		{"rumah-baru", "rumah-lama", "rumah-lama"},
+		{"rumah-bandung", "bandung", ""},
+	}
+	for _, tt := range tests {
+		got, err := n.NameConflict(tt.name, tt.hostname)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != tt.want {
+			t.Errorf("NameConflict(%s, %s) = %q, want %q", tt.name, tt.hostname, got, tt.want)
+		}
+	}
+}

@@ -65,6 +65,12 @@ func (r *Runtime) Create(opts CreateOptions) (_ *Container, retErr error) {
 	if err != nil {
 		return nil, err
 	}
+	if other, err := n.NameConflict(opts.Name, opts.Hostname); err != nil {
+		return nil, err
+	} else if other != "" {
+		return nil, usererr.New(usererr.Usage, "ErrNameInPhoneBook", "Name", opts.Name,
+			"Hostname", opts.Hostname, "Other", other)
+	}
 	step(opCreate, "network-opened")
 	base, err := r.ensureBase(busybox)
 	if err != nil {

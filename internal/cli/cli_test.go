@@ -56,6 +56,7 @@ func TestBadInputIsUsageError(t *testing.T) {
 		{"too long", []string{"create-container", strings.Repeat("a", 51)}, "maximum is 50"},
 		{"non-ASCII", []string{"create-container", "rumah-ñ"}, "rumah-ñ"},
 		{"exists", []string{"create-container", "rumah-ada"}, "already exists"},
+		{"hostname of a neighbour", []string{"create-container", "r1", "--hostname", "rumah-ada"}, "phone book"},
 		{"ram zero", []string{"create-container", "r1", "--ram", "0"}, `"0"`},
 		{"ram negative", []string{"create-container", "r1", "--ram", "-1"}, `"-1"`},
 		{"ram letters", []string{"create-container", "r1", "--ram", "abc"}, `"abc"`},
