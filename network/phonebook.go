@@ -35,9 +35,11 @@ func PhoneBookDir(root string) string { return filepath.Join(root, phoneBookDir)
 // then one line per allocation with the container's name and, when it differs,
 // its hostname.
 //
-// NOTE: the file is shared, so a hostname that two houses use, or that equals
-// another house's name, resolves to the first line that lists it, in every
-// house.
+// The file is shared, so a hostname that two houses use, or that equals
+// another house's name, would resolve to the first line that lists it in
+// every house. Create rejects such names (see NameConflict).
+//
+// NOTE: houses created before that check may still share a name.
 func RenderPhoneBook(all []Allocation) []byte {
 	var b bytes.Buffer
 	b.WriteString("127.0.0.1\tlocalhost\n")
