@@ -92,6 +92,27 @@ func (n *Network) writePhoneBook(table *addressTable) error {
 	return nil
 }
 
+// PhoneBookStale reports whether ROOT/phonebook/hosts, when there is an
+// address table, is missing or lists other lines than the table gives. It
+// only reads.
+func (n *Network) PhoneBookStale() (bool, error) {
+	all, err := n.Allocations()
+	if err != nil {
+		return false, err
+	}
+	if len(all) == 0 {
+		return false, nil
+	}
+	old, err := os.ReadFile(filepath.Join(PhoneBookDir(n.root), phoneBookFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return !bytes.Equal(old, RenderPhoneBook(all)), nil
+}
+
 // UpdatePhoneBook rewrites ROOT/phonebook/hosts from the address table when it
 // differs, as after a crash between a change of the table and the phone book.
 // It takes ROOT/network.lock.

@@ -52,6 +52,8 @@ const (
 	// RepairRemoveTemp removes Target, a temporary file or folder of a write
 	// cut short (see StaleTempFiles). Name is its house, or "".
 	RepairRemoveTemp RepairKind = "remove-temp"
+	// RepairPhoneBook rewrites the root's phone book from the address table.
+	RepairPhoneBook RepairKind = "rewrite-phone-book"
 )
 
 // Repair is one change that Recover makes.
@@ -161,6 +163,12 @@ func (r *Runtime) repair(rep Repair, start time.Time) error {
 		return r.releaseAddress(rep.Name)
 	case RepairRemoveTemp:
 		return r.removeTemp(rep.Name, rep.Target, start)
+	case RepairPhoneBook:
+		n, err := r.loadNetwork()
+		if err != nil {
+			return err
+		}
+		return n.UpdatePhoneBook()
 	}
 	return fmt.Errorf("unknown repair %q", rep.Kind)
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -99,5 +100,34 @@ func TestRecoverDeadFather(t *testing.T) {
 	if code != 1 || !strings.Contains(out, "left as it is") ||
 		!strings.Contains(out, "delete-container rumah-medan --force") {
 		t.Errorf("unreadable state: status %d, output:\n%s\nwant status 1 and the delete --force advice", code, out)
+	}
+}
+
+func TestRecoverStalePhoneBook(t *testing.T) {
+	root, env := debugRoot(t)
+	if code, _, errOut := runCLI(t, env, "create-container", "rumah-buku"); code != 0 {
+		t.Fatalf("create: status %d: %s", code, errOut)
+	}
+	book := filepath.Join(root, "phonebook", "hosts")
+	if err := os.WriteFile(book, []byte("junk\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := runCLI(t, env, "recover-state", "--dry-run")
+	if code != 0 || !strings.Contains(out, "phone book "+book) {
+		t.Errorf("dry run: status %d, output %q; want the stale phone book listed", code, out)
+	}
+	code, out, _ = runCLI(t, env, "recover-state")
+	if code != 0 || !strings.Contains(out, "repaired: write the phone book") {
+		t.Errorf("recover: status %d, output %q; want the phone book written", code, out)
+	}
+	data, err := os.ReadFile(book)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), "\trumah-buku\n") {
+		t.Errorf("phone book after recover-state:\n%s", data)
+	}
+	if code, out, _ := runCLI(t, env, "recover-state"); code != 0 || !strings.Contains(out, "Nothing to repair") {
+		t.Errorf("second run: status %d, output %q; want nothing to repair", code, out)
 	}
 }

@@ -189,6 +189,12 @@ func (in *Inspector) Inspect(name string) (*Report, error) {
 	}
 	if name == "" {
 		rep.Orphans = in.orphans(net, names)
+		if net != nil {
+			if stale, err := net.PhoneBookStale(); err == nil && stale {
+				rep.Orphans = append(rep.Orphans, issue(IssuePhoneBookStale,
+					"Path", filepath.Join(network.PhoneBookDir(rep.Root), "hosts")))
+			}
+		}
 	}
 	return rep, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rt-lab/rt-lab/internal/cgroups"
 	"github.com/rt-lab/rt-lab/internal/usererr"
+	"github.com/rt-lab/rt-lab/network"
 	"github.com/rt-lab/rt-lab/runtime"
 )
 
@@ -70,6 +71,14 @@ func (h *fakeHost) addresses(allocs ...[3]string) {
 	writeFiles(h.t, h.r.Root(), map[string]string{
 		"network-addresses.json": `{"version":1,"subnet":"10.0.0.0/24","allocations":{` + body + `}}`,
 	})
+	// The phone book that create and start keep in step with the table.
+	n, err := network.Load(h.r.Root())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if err := n.UpdatePhoneBook(); err != nil {
+		h.t.Fatal(err)
+	}
 }
 
 // init adds a running house init with host PID pid and a shell as its child.

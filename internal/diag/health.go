@@ -34,6 +34,7 @@ const (
 	IssueCgroupOrphan    = "cgroup-orphan"     // a group of this root without a container
 	IssueVethOrphan      = "veth-orphan"       // a link on the bridge without an address
 	IssueAddressOrphan   = "address-orphan"    // an address of a container that does not exist
+	IssuePhoneBookStale  = "phone-book-stale"  // the phone book does not match the address table
 )
 
 // Issue is one inconsistency. Cause, when set, explains it further, such as

@@ -206,6 +206,8 @@ func planOrphan(o Issue) Finding {
 	case IssueAddressOrphan:
 		f.Name = o.Data["Name"].(string)
 		f.Repairs = []runtime.Repair{{Kind: runtime.RepairReleaseAddress, Name: f.Name}}
+	case IssuePhoneBookStale:
+		f.Repairs = []runtime.Repair{{Kind: runtime.RepairPhoneBook, Target: o.Data["Path"].(string)}}
 	}
 	return f
 }
