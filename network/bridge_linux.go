@@ -2,6 +2,7 @@ package network
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"strings"
@@ -211,4 +212,33 @@ func isLinkNotFound(err error) bool {
 
 func ipNet(p netip.Prefix) *net.IPNet {
 	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), 32)}
+}
+
+// RemoveUnconfiguredBridge removes the bridge and the nftables table that
+// state folder root would have (BridgeName, TableName) when root has no
+// network.json, as after the folder's files were removed while its bridge
+// stayed. Links on the bridge are removed only with force. It reports whether
+// there was a bridge to remove.
+func RemoveUnconfiguredBridge(root string, force bool) (bool, error) {
+	n := &Network{root: root, cfg: Config{Bridge: BridgeName(root)}}
+	link, err := netlink.LinkByName(n.cfg.Bridge)
+	if isLinkNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if link.Type() != "bridge" {
+		return false, nil // someone else's link with that name: leave it alone
+	}
+	if err := n.removePorts(link, force); err != nil {
+		return false, err
+	}
+	if err := n.removeRulesLeniently(); err != nil {
+		return false, err
+	}
+	if err := netlink.LinkDel(link); err != nil && !isLinkNotFound(err) {
+		return false, fmt.Errorf("delete bridge %s: %w", n.cfg.Bridge, err)
+	}
+	return true, nil
 }

@@ -242,7 +242,9 @@ func (r *Runtime) RemoveBridge(force bool) error {
 
 	n, err := r.loadNetwork()
 	if errors.Is(err, network.ErrNotConfigured) {
-		return nil
+		// The bridge may have outlived the root's network files.
+		_, err := network.RemoveUnconfiguredBridge(r.root, force)
+		return err
 	}
 	if err != nil {
 		return err
