@@ -131,3 +131,32 @@ func TestRecoverStalePhoneBook(t *testing.T) {
 		t.Errorf("second run: status %d, output %q; want nothing to repair", code, out)
 	}
 }
+
+func TestRecoverDetachedPhoneBook(t *testing.T) {
+	root, env := debugRoot(t)
+	for _, args := range [][]string{
+		{"create-container", "rumah-lepas"},
+		{"run-container", "rumah-lepas", "--", "true"},
+	} {
+		if code, _, errOut := runCLI(t, env, args...); code != 0 {
+			t.Fatalf("%v: status %d: %s", args, code, errOut)
+		}
+	}
+	if err := os.RemoveAll(filepath.Join(root, "phonebook")); err != nil {
+		t.Fatal(err)
+	}
+	// The new phone book is written, but the running house still sees the
+	// removed folder until it restarts.
+	code, out, _ := runCLI(t, env, "recover-state")
+	if code != 1 || !strings.Contains(out, "phone book folder that was removed") || !strings.Contains(out, "stop-container rumah-lepas") {
+		t.Errorf("recover: status %d, output %q; want the detached house left with the restart advice", code, out)
+	}
+	for _, args := range [][]string{{"stop-container", "rumah-lepas"}, {"run-container", "rumah-lepas", "--", "true"}} {
+		if code, _, errOut := runCLI(t, env, args...); code != 0 {
+			t.Fatalf("%v: status %d: %s", args, code, errOut)
+		}
+	}
+	if code, out, _ := runCLI(t, env, "recover-state"); code != 0 || !strings.Contains(out, "Nothing to repair") {
+		t.Errorf("after the restart: status %d, output %q; want nothing to repair", code, out)
+	}
+}

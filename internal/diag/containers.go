@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 
 	"github.com/rt-lab/rt-lab/internal/cgroups"
 	"github.com/rt-lab/rt-lab/internal/usererr"
@@ -37,7 +38,11 @@ type Container struct {
 	Cgroup    CgroupInfo `json:"cgroup"`
 	Network   *NetInfo   `json:"network"` // nil without an address
 	Rootfs    RootfsInfo `json:"rootfs"`
-	Issues    []Issue    `json:"-"`
+	// PhoneBookDetached is set when the running house's /etc/rt-lab is not
+	// the root's phone book folder, as after that folder was removed and made
+	// again: the house then reads a phone book that no longer changes.
+	PhoneBookDetached bool    `json:"phone_book_detached,omitempty"`
+	Issues            []Issue `json:"-"`
 }
 
 // Healthy reports whether Inspect found no inconsistency.
@@ -286,8 +291,23 @@ func (in *Inspector) inspect(snap *snapshot, net *network.Network, name string) 
 	in.inspectCgroup(snap, c, state)
 	if net != nil {
 		c.Network = in.inspectNetwork(net, name)
+		if c.Init != nil {
+			c.PhoneBookDetached = phoneBookDetached(filepath.Join(in.Proc, strconv.Itoa(c.Init.PID), "root"), network.PhoneBookDir(r.Root()))
+		}
 	}
 	return c
+}
+
+// phoneBookDetached reports whether the phone book folder that a house with
+// root folder houseRoot (/proc/PID/root) sees is not book, the root's. A house
+// of an older rt-lab, which has no /etc/rt-lab, is never detached.
+func phoneBookDetached(houseRoot, book string) bool {
+	seen, err := os.Stat(filepath.Join(houseRoot, network.PhoneBookMount))
+	if err != nil {
+		return false
+	}
+	want, err := os.Stat(book)
+	return err != nil || !os.SameFile(seen, want)
 }
 
 // readState fills c.Recorded from the state file and returns the parsed state,

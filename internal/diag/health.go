@@ -35,6 +35,8 @@ const (
 	IssueVethOrphan      = "veth-orphan"       // a link on the bridge without an address
 	IssueAddressOrphan   = "address-orphan"    // an address of a container that does not exist
 	IssuePhoneBookStale  = "phone-book-stale"  // the phone book does not match the address table
+	// IssuePhoneBookDetached: the running house reads an old phone book folder.
+	IssuePhoneBookDetached = "phone-book-detached"
 )
 
 // Issue is one inconsistency. Cause, when set, explains it further, such as
@@ -79,6 +81,9 @@ func assess(c *Container) {
 	assessCgroup(c, add)
 	assessNetwork(c, add)
 	assessRootfs(c, add)
+	if c.PhoneBookDetached {
+		add(issue(IssuePhoneBookDetached, "Path", network.PhoneBookMount))
+	}
 }
 
 func assessCgroup(c *Container, add func(Issue)) {
