@@ -77,6 +77,7 @@ func TestBadInputIsUsageError(t *testing.T) {
 		{"no name", []string{"create-container"}, "exactly one"},
 		{"unknown flag", []string{"create-container", "r1", "--rom", "5"}, "--rom"},
 		{"bad lang", []string{"--lang", "fr", "list-containers"}, "fr"},
+		{"bad lang last", []string{"--lang", "en", "--lang", "fr", "list-containers"}, "fr"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -244,20 +244,22 @@ func (a *App) needsRoot(cmd *cobra.Command, args []string) error { return a.Requ
 
 // scanFlag finds the value of a global string flag in raw args before cobra
 // parses them, because the language must be known to build the help text.
+// The last occurrence wins, as when cobra parses the flag.
 func scanFlag(args []string, name string) (string, bool) {
+	value, found := "", false
 	for i := 0; i < len(args); i++ {
 		arg := args[i]
 		if arg == "--" {
 			break
 		}
 		if v, ok := strings.CutPrefix(arg, "--"+name+"="); ok {
-			return v, true
-		}
-		if arg == "--"+name && i+1 < len(args) {
-			return args[i+1], true
+			value, found = v, true
+		} else if arg == "--"+name && i+1 < len(args) {
+			value, found = args[i+1], true
+			i++
 		}
 	}
-	return "", false
+	return value, found
 }
 
 // resolveLang picks the language: --lang, RT_LAB_LANG, the saved choice,
