@@ -9,9 +9,13 @@ import (
 )
 
 // answerValues are the values of the answer check's value parameter: each names
-// a live kernel value, of the house or of the machine (cgroup-version), that a
-// question step asks about.
-var answerValues = []string{"memory-mib", "cpu-percent", "pids-max", "cgroup-version"}
+// a live kernel value, of the house or of the machine (cgroup-version), or a
+// file the house wrote (letter: the first line of /root/surat.txt in its upper
+// layer), that a question step asks about.
+var answerValues = []string{"memory-mib", "cpu-percent", "pids-max", "cgroup-version", "letter"}
+
+// letterPath is the file the letter answer value reads inside the house.
+const letterPath = "/root/surat.txt"
 
 // answerParam is the parameter GradeStep adds to an answer check: the student's
 // answer from Env.Answers.
@@ -57,6 +61,8 @@ func kernelValue(env *Env, name, value string) (string, []string, *Result) {
 			"Percent", got)), nil
 	case "cgroup-version":
 		return cgroupVersion(env)
+	case "letter":
+		return letterText(env, name, letterPath)
 	default: // pids-max
 		dir, _, ev, fail := houseCgroup(env, name, "pids", expected)
 		if fail != nil {
@@ -86,6 +92,13 @@ func checkAnswer(env *Env, with map[string]string) Result {
 	}
 	if n, err := strconv.ParseInt(answer, 10, 64); err == nil {
 		answer = strconv.FormatInt(n, 10)
+	}
+	if with["value"] == "letter" {
+		// Text answers ignore case, spacing and quotes around them.
+		answer = normalizeText(strings.Trim(answer, `"'`))
+		if strings.EqualFold(answer, want) {
+			answer = want
+		}
 	}
 	if answer != want {
 		return Result{Evidence: append(ev, p.Tf("CheckAnswerWrong", "Answer", answer)), Expected: expected}
