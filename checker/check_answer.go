@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/rt-lab/rt-lab/lessons"
+	"github.com/rt-lab/rt-lab/locales"
 )
 
 // answerValues are the values of the answer check's value parameter: each names
@@ -86,7 +87,7 @@ func checkAnswer(env *Env, with map[string]string) Result {
 	if fail != nil {
 		return *fail
 	}
-	expected := p.Tf("CheckExpectAnswer", "Name", name)
+	expected := expectedAnswer(p, name, with["value"])
 	if answer == "" {
 		return Result{Evidence: append(ev, p.T("CheckAnswerMissing", nil)), Expected: expected}
 	}
@@ -104,6 +105,18 @@ func checkAnswer(env *Env, with map[string]string) Result {
 		return Result{Evidence: append(ev, p.Tf("CheckAnswerWrong", "Answer", answer)), Expected: expected}
 	}
 	return Result{Passed: true, Evidence: append(ev, p.Tf("CheckAnswerRight", "Answer", answer))}
+}
+
+// expectedAnswer returns what a question step about value needs, naming the
+// command that shows the value.
+func expectedAnswer(p *locales.Printer, name, value string) string {
+	switch value {
+	case "cgroup-version":
+		return p.T("CheckExpectAnswerSystem", nil)
+	case "letter":
+		return p.Tf("CheckExpectAnswerLetter", "Name", name, "Path", letterPath)
+	}
+	return p.Tf("CheckExpectAnswer", "Name", name)
 }
 
 // withAnswer returns c with the student's answer to step added, for an answer
