@@ -91,8 +91,16 @@ func checkAnswer(env *Env, with map[string]string) Result {
 	if answer == "" {
 		return Result{Evidence: append(ev, p.T("CheckAnswerMissing", nil)), Expected: expected}
 	}
+	if with["value"] == "memory-mib" {
+		answer = lessons.TrimMiB(answer)
+	}
 	if n, err := strconv.ParseInt(answer, 10, 64); err == nil {
 		answer = strconv.FormatInt(n, 10)
+		// A byte count of the right size is the limit read from the cgroup
+		// file without converting it, so the message says which unit is asked.
+		if w, err := strconv.ParseInt(want, 10, 64); err == nil && with["value"] == "memory-mib" && n != w && n == w*mib {
+			return Result{Evidence: append(ev, p.Tf("CheckAnswerBytes", "Answer", answer, "MiB", want)), Expected: expected}
+		}
 	}
 	if with["value"] == "letter" {
 		// Text answers ignore case, spacing and quotes around them.
