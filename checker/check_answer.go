@@ -13,7 +13,8 @@ import (
 // a live kernel value, of the house or of the machine (cgroup-version), or a
 // file the house wrote (letter: the first line of /root/surat.txt in its upper
 // layer), that a question step asks about.
-var answerValues = []string{"memory-mib", "cpu-percent", "pids-max", "cgroup-version", "letter"}
+var answerValues = []string{"memory-mib", "cpu-percent", "pids-max", "cgroup-version", "letter",
+	"root-host-uid", "host-hostname"}
 
 // letterPath is the file the letter answer value reads inside the house.
 const letterPath = "/root/surat.txt"
@@ -64,6 +65,10 @@ func kernelValue(env *Env, name, value string) (string, []string, *Result) {
 		return cgroupVersion(env)
 	case "letter":
 		return letterText(env, name, letterPath)
+	case "root-host-uid":
+		return rootHostUID(env, name)
+	case "host-hostname":
+		return hostHostname(env)
 	default: // pids-max
 		dir, _, ev, fail := houseCgroup(env, name, "pids", expected)
 		if fail != nil {
@@ -102,7 +107,7 @@ func checkAnswer(env *Env, with map[string]string) Result {
 			return Result{Evidence: append(ev, p.Tf("CheckAnswerBytes", "Answer", answer, "MiB", want)), Expected: expected}
 		}
 	}
-	if with["value"] == "letter" {
+	if v := with["value"]; v == "letter" || v == "host-hostname" {
 		// Text answers ignore case, spacing and quotes around them.
 		answer = normalizeText(strings.Trim(answer, `"'`))
 		if strings.EqualFold(answer, want) {
@@ -123,6 +128,10 @@ func expectedAnswer(p *locales.Printer, name, value string) string {
 		return p.T("CheckExpectAnswerSystem", nil)
 	case "letter":
 		return p.Tf("CheckExpectAnswerLetter", "Name", name, "Path", letterPath)
+	case "root-host-uid":
+		return p.Tf("CheckExpectAnswerRootUID", "Name", name)
+	case "host-hostname":
+		return p.T("CheckExpectAnswerHostname", nil)
 	}
 	return p.Tf("CheckExpectAnswer", "Name", name)
 }
