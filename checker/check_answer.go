@@ -6,12 +6,18 @@ import (
 	"strings"
 
 	"github.com/rt-lab/rt-lab/lessons"
+	"github.com/rt-lab/rt-lab/locales"
 )
 
 // answerValues are the values of the answer check's value parameter: each names
-// a live kernel value, of the house or of the machine (cgroup-version), that a
-// question step asks about.
-var answerValues = []string{"memory-mib", "cpu-percent", "pids-max", "cgroup-version"}
+// a live kernel value, of the house or of the machine (cgroup-version), or a
+// file the house wrote (letter: the first line of /root/surat.txt in its upper
+// layer), that a question step asks about.
+var answerValues = []string{"memory-mib", "cpu-percent", "pids-max", "cgroup-version", "letter",
+	"root-host-uid", "host-hostname"}
+
+// letterPath is the file the letter answer value reads inside the house.
+const letterPath = "/root/surat.txt"
 
 // answerParam is the parameter GradeStep adds to an answer check: the student's
 // answer from Env.Answers.
@@ -57,6 +63,12 @@ func kernelValue(env *Env, name, value string) (string, []string, *Result) {
 			"Percent", got)), nil
 	case "cgroup-version":
 		return cgroupVersion(env)
+	case "letter":
+		return letterText(env, name, letterPath)
+	case "root-host-uid":
+		return rootHostUID(env, name)
+	case "host-hostname":
+		return hostHostname(env)
 	default: // pids-max
 		dir, _, ev, fail := houseCgroup(env, name, "pids", expected)
 		if fail != nil {
@@ -80,17 +92,48 @@ func checkAnswer(env *Env, with map[string]string) Result {
 	if fail != nil {
 		return *fail
 	}
-	expected := p.Tf("CheckExpectAnswer", "Name", name)
+	expected := expectedAnswer(p, name, with["value"])
 	if answer == "" {
 		return Result{Evidence: append(ev, p.T("CheckAnswerMissing", nil)), Expected: expected}
 	}
+	if with["value"] == "memory-mib" {
+		answer = lessons.TrimMiB(answer)
+	}
 	if n, err := strconv.ParseInt(answer, 10, 64); err == nil {
 		answer = strconv.FormatInt(n, 10)
+		// A byte count of the right size is the limit read from the cgroup
+		// file without converting it, so the message says which unit is asked.
+		if w, err := strconv.ParseInt(want, 10, 64); err == nil && with["value"] == "memory-mib" && n != w && n == w*mib {
+			return Result{Evidence: append(ev, p.Tf("CheckAnswerBytes", "Answer", answer, "MiB", want)), Expected: expected}
+		}
+	}
+	if v := with["value"]; v == "letter" || v == "host-hostname" {
+		// Text answers ignore case, spacing and quotes around them.
+		answer = normalizeText(strings.Trim(answer, `"'`))
+		if strings.EqualFold(answer, want) {
+			answer = want
+		}
 	}
 	if answer != want {
 		return Result{Evidence: append(ev, p.Tf("CheckAnswerWrong", "Answer", answer)), Expected: expected}
 	}
 	return Result{Passed: true, Evidence: append(ev, p.Tf("CheckAnswerRight", "Answer", answer))}
+}
+
+// expectedAnswer returns what a question step about value needs, naming the
+// command that shows the value.
+func expectedAnswer(p *locales.Printer, name, value string) string {
+	switch value {
+	case "cgroup-version":
+		return p.T("CheckExpectAnswerSystem", nil)
+	case "letter":
+		return p.Tf("CheckExpectAnswerLetter", "Name", name, "Path", letterPath)
+	case "root-host-uid":
+		return p.Tf("CheckExpectAnswerRootUID", "Name", name)
+	case "host-hostname":
+		return p.T("CheckExpectAnswerHostname", nil)
+	}
+	return p.Tf("CheckExpectAnswer", "Name", name)
 }
 
 // withAnswer returns c with the student's answer to step added, for an answer

@@ -310,3 +310,39 @@ func checkCapsReduced(env *Env, with map[string]string) Result {
 	ev = append(ev, p.Tf("CheckIsoCapsDropped", "Caps", formatCapabilities(escape)))
 	return Result{Passed: true, Evidence: ev}
 }
+
+// rootHostUID returns the host uid that uid 0 of house name maps to, read from
+// /proc/PID/uid_map of its father.
+func rootHostUID(env *Env, name string) (string, []string, *Result) {
+	p := env.printer()
+	expected := p.Tf("CheckExpectAnswerRootUID", "Name", name)
+	h, ev, fail := houseEvidence(env, name)
+	if fail != nil {
+		fail.Expected = expected
+		return "", nil, fail
+	}
+	maps, err := readUIDMap(h.PID)
+	if err != nil {
+		return "", nil, &Result{Evidence: append(ev, p.Tf("CheckProcError", "Error", err.Error())), Expected: expected}
+	}
+	uid, ok := outsideID(maps, 0)
+	if !ok {
+		return "", nil, &Result{Evidence: append(ev, p.Tf("CheckAnswerRootUnmapped", "PID", h.PID,
+			"Map", formatIDMap(maps))), Expected: expected}
+	}
+	return strconv.FormatUint(uid, 10), append(ev, p.Tf("CheckAnswerRootUID", "PID", h.PID,
+		"Map", formatIDMap(maps), "UID", uid)), nil
+}
+
+// hostHostname returns the hostname of the checker's UTS namespace, which is
+// the host's when rt-lab runs on the host.
+func hostHostname(env *Env) (string, []string, *Result) {
+	p := env.printer()
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return "", nil, &Result{Evidence: []string{p.Tf("CheckProcError", "Error", err.Error())},
+			Expected: p.T("CheckExpectAnswerHostname", nil)}
+	}
+	name := unix.ByteSliceToString(u.Nodename[:])
+	return name, []string{p.Tf("CheckAnswerHostHostname", "Hostname", name)}, nil
+}

@@ -98,6 +98,10 @@ var probes = map[string]probe{
 	// A house's life and the emergency (check_recover.go).
 	"house-recovered": {[]string{"name"}, checkHouseRecovered},
 	"house-gone":      {[]string{"name"}, checkHouseGone},
+
+	// What a house wrote and whether its father changed since (check_letter.go).
+	"house-file":        {[]string{"name", "path"}, checkHouseFile},
+	"father-after-file": {[]string{"name", "path"}, checkFatherAfterFile},
 }
 
 // numericParams are the parameters whose value must be a whole number above 0.

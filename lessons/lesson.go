@@ -63,9 +63,20 @@ type Question struct {
 }
 
 // AnswerFormats are the forms a question's answer can take: "integer" is a whole
-// number of decimal digits (leading zeros allowed, no sign, no unit), and "text"
-// is any text that is not empty.
-var AnswerFormats = []string{"integer", "text"}
+// number of decimal digits (leading zeros allowed, no sign, no unit), "mib" is
+// such a number optionally followed by the unit MiB in any case, with or
+// without a space, and "text" is any text that is not empty.
+var AnswerFormats = []string{"integer", "mib", "text"}
+
+// TrimMiB returns answer without spaces around it and without a trailing MiB
+// unit in any case, so "64 MiB", "64mib" and "64" all become "64".
+func TrimMiB(answer string) string {
+	answer = strings.TrimSpace(answer)
+	if n := len(answer) - len("mib"); n >= 0 && strings.EqualFold(answer[n:], "mib") {
+		answer = strings.TrimSpace(answer[:n])
+	}
+	return answer
+}
 
 // Accepts reports whether answer has the question's form. Spaces around it are
 // ignored.
@@ -74,7 +85,14 @@ func (q *Question) Accepts(answer string) bool {
 	if answer == "" {
 		return false
 	}
-	if q.Format != "integer" {
+	switch q.Format {
+	case "integer":
+	case "mib":
+		answer = TrimMiB(answer)
+		if answer == "" {
+			return false
+		}
+	default:
 		return true
 	}
 	for _, r := range answer {

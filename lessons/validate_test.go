@@ -50,6 +50,15 @@ func TestQuestionAccepts(t *testing.T) {
 			t.Errorf("Accepts(%q) = %v, want %v", answer, got, want)
 		}
 	}
+	q.Format = "mib"
+	for answer, want := range map[string]bool{
+		"64": true, "64 MiB": true, "64MiB": true, " 64 mib ": true, "MiB": false, "64 MB": false,
+		"64 MiB MiB": false, "": false,
+	} {
+		if got := q.Accepts(answer); got != want {
+			t.Errorf("mib format: Accepts(%q) = %v, want %v", answer, got, want)
+		}
+	}
 	q.Format = "text"
 	if !q.Accepts("cpu") || q.Accepts("  ") {
 		t.Errorf("text format: Accepts(cpu) must hold and Accepts(blank) must not")

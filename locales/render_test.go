@@ -138,3 +138,15 @@ func TestPlainTextMatchesGoI18n(t *testing.T) {
 		}
 	}
 }
+
+func TestOrphanCgroupListsProcessesOnlyWhenAny(t *testing.T) {
+	p := For(EN)
+	got := p.Tf("DebugIssue_cgroup_orphan", "Path", "/cg/x", "Count", 1, "PIDs", "22300")
+	if want := "cgroup /cg/x belongs to no house, and these processes still run in it: 22300"; got != want {
+		t.Errorf("with a process: %q, want %q", got, want)
+	}
+	got = p.Tf("DebugIssue_cgroup_orphan", "Path", "/cg/x", "Count", 0, "PIDs", "")
+	if want := "cgroup /cg/x belongs to no house and is empty"; got != want {
+		t.Errorf("empty: %q, want %q", got, want)
+	}
+}

@@ -27,17 +27,47 @@ func TestTahap2SolutionsPass(t *testing.T) {
 		t.Fatal(err)
 	}
 	runner := c.newRunner()
-	env := &checker.Env{Runtime: c.runtime(), P: locales.For(locales.EN)}
+	env := &checker.Env{Runtime: c.runtime(), P: locales.For(locales.EN), Answers: map[string]string{}}
 
 	for _, step := range stage.Steps {
 		var out bytes.Buffer
 		if err := runner.RunSolution(step.Solution, &out, &out); err != nil {
 			t.Fatalf("step %s: solution failed: %v\n%s", step.ID, err, out.String())
 		}
+		env.Answers[step.ID] = solutionAnswer(t, env, step)
 		if res := checker.GradeStep(env, step); !res.Passed {
 			t.Errorf("step %s did not pass:\n%s\nexpected: %s", step.ID, strings.Join(res.Evidence, "\n"), res.Expected)
 		}
+		if step.Question != nil {
+			// Neither the host's hostname nor root's host uid is 1.
+			env.Answers[step.ID] = "1"
+			if res := checker.GradeStep(env, step); res.Passed {
+				t.Errorf("step %s passed with the wrong answer 1:\n%s", step.ID, strings.Join(res.Evidence, "\n"))
+			}
+		}
 	}
+}
+
+// TestTahap2StartAutoGivesFullMarks runs `rt-lab start tahap-2 --auto`, which
+// types the kernel's answers to the question steps, and `rt-lab check` must
+// give full marks.
+func TestTahap2StartAutoGivesFullMarks(t *testing.T) {
+	requireRoot(t)
+	testStartAutoFullMarks(t, buildStaticRTLab(t), "tahap-2", nil)
+}
+
+// solutionAnswer returns the kernel's answer to question step, as --auto
+// types it, or "" for a step without a question.
+func solutionAnswer(t *testing.T, env *checker.Env, step *lessons.Step) string {
+	t.Helper()
+	if step.Question == nil {
+		return ""
+	}
+	answer, res, ok := checker.Answer(env, step)
+	if !ok {
+		t.Fatalf("step %s: no answer from the kernel:\n%s", step.ID, strings.Join(res.Evidence, "\n"))
+	}
+	return answer
 }
 
 // TestTahap2UserStepNeedsUserNS solves tahap 2 with houses that share the
@@ -60,6 +90,10 @@ func TestTahap2UserStepNeedsUserNS(t *testing.T) {
 			t.Fatalf("step %s: solution failed: %v\n%s", step.ID, err, out.String())
 		}
 		for _, check := range step.Checks {
+			if check.Check == lessons.AnswerCheck {
+				check = lessons.Check{Check: check.Check, With: map[string]string{
+					"name": check.With["name"], "value": check.With["value"], "answer": solutionAnswer(t, env, step)}}
+			}
 			got := checker.Run(env, check)
 			evidence := strings.Join(got.Evidence, "\n")
 			switch {

@@ -33,7 +33,11 @@ func TestTahap3NeedsTheExperiments(t *testing.T) {
 
 	c.checkAnswers("tahap-3", "tagihan-listrik", []answerCase{
 		{"65", false},
+		{"67108864", false},
 		{"64", true},
 		{"064", true},
+		{"64 MiB", true},
+		{"64MiB", true},
+		{"64 mib", true},
 	})
 }

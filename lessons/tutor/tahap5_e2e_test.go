@@ -19,10 +19,11 @@ func TestTahap5StartAutoGivesFullMarks(t *testing.T) {
 	testStartAutoFullMarks(t, buildRTLab(t), "tahap-5", nil)
 }
 
-// TestTahap5EmergencyNeedsRecovery kills the father of rumah-medan by hand:
-// the emergency step must fail until recover-state has run, the demolition
-// step must fail while rumah-tua still exists, and the question step passes only
-// with the kernel's cgroup version.
+// TestTahap5EmergencyNeedsRecovery kills the father of rumah-medan by hand.
+// Steps 1, 3 and 4 need the letter. The emergency step must fail until the
+// father who saw the letter written is gone and recover-state has run. The
+// demolition step must fail while rumah-tua still exists. The question steps
+// pass only with the kernel's cgroup version and the letter's text.
 func TestTahap5EmergencyNeedsRecovery(t *testing.T) {
 	requireRoot(t)
 	c := newStageCLI(t, buildRTLab(t), "en")
@@ -30,8 +31,16 @@ func TestTahap5EmergencyNeedsRecovery(t *testing.T) {
 	c.mustRun("create-container", "rumah-tua", "--hostname", "tua")
 	c.mustRun("run-container", "rumah-medan", "--", "true")
 	passed := c.checkSteps("tahap-5")
-	if !passed["bangun-dan-periksa"] || !passed["ayah-meninggal"] || !passed["hidup-lagi"] {
-		t.Errorf("steps %v: a running, recorded rumah-medan passes steps 1, 3 and 4", passed)
+	if passed["bangun-dan-periksa"] || passed["ayah-meninggal"] || passed["hidup-lagi"] {
+		t.Errorf("steps %v: without a letter, steps 1, 3 and 4 must fail", passed)
+	}
+	c.mustRun("run-container", "rumah-medan", "--", "sh", "-c", "echo 'Horas dari Medan' > /root/surat.txt")
+	passed = c.checkSteps("tahap-5")
+	if !passed["bangun-dan-periksa"] {
+		t.Errorf("steps %v: a running rumah-medan with its letter passes step 1", passed)
+	}
+	if passed["ayah-meninggal"] || passed["hidup-lagi"] {
+		t.Errorf("steps %v: while the father who saw the letter lives, steps 3 and 4 must fail", passed)
 	}
 	if passed["robohkan-rumah-tua"] {
 		t.Error("robohkan-rumah-tua passed while rumah-tua still exists")
@@ -70,6 +79,12 @@ func TestTahap5EmergencyNeedsRecovery(t *testing.T) {
 	c.checkAnswers("tahap-5", "inspeksi-kompleks", []answerCase{
 		{"3", false},
 		{cgroupVersionAnswer(t), true},
+	})
+
+	c.mustRun("run-container", "rumah-medan", "--", "cat", "/root/surat.txt")
+	c.checkAnswers("tahap-5", "hidup-lagi", []answerCase{
+		{"Horas dari Jakarta", false},
+		{"horas  dari medan", true},
 	})
 }
 
