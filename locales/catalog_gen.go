@@ -5,6 +5,7 @@ package locales
 
 // messagesEN contains the messages of locales/*.en.yaml, sorted by id.
 var messagesEN = []message{
+	{"ArgsNone", "none"},
 	{"BurnCPUHelp", "Usage: burn-cpu [SECONDS] [--workers N]\n\nKeep N threads busy computing for SECONDS, then print how much CPU time the\nprocess got compared with the wall-clock time. In a house with a CPU limit\n(its share of the power), the kernel throttles the threads, and the CPU time\nstays near the limit: with --cpu 25, one thread gets about 25% of one CPU.\nCtrl-C (SIGINT) or SIGTERM ends the run early and still prints the figures.\n\nSECONDS is whole seconds such as 10, or a duration such as 1.5s or 2m\n(default 10, at most 24h).\n\nOptions:\n  -w, --workers N  number of busy threads, 1 to 256 (default 1)\n  -h, --help       show this help\n\nExit status: 0 done, 1 failure, 2 invalid usage, 130 or 143 ended by\nSIGINT or SIGTERM."},
 	{"BurnCPUInterrupted", "stopped early by {{.Signal}}"},
 	{"BurnCPUSecondsArg", "SECONDS"},
@@ -940,6 +941,7 @@ var messagesEN = []message{
 
 // messagesID contains the messages of locales/*.id.yaml, sorted by id.
 var messagesID = []message{
+	{"ArgsNone", "tidak ada"},
 	{"BurnCPUHelp", "Cara pakai: burn-cpu [DETIK] [--workers N]\n\nMembuat N thread sibuk menghitung selama DETIK, lalu mencetak berapa waktu CPU\nyang didapat proses dibandingkan waktu jam dinding. Di rumah yang CPU-nya\ndibatasi (jatah dayanya), kernel menahan (throttle) thread-thread itu, dan\nwaktu CPU tetap dekat batasnya: dengan --cpu 25, satu thread mendapat sekitar\n25% dari satu CPU. Ctrl-C (SIGINT) atau SIGTERM menghentikannya lebih awal dan\nangkanya tetap dicetak.\n\nDETIK adalah detik bulat seperti 10, atau durasi seperti 1.5s atau 2m\n(bawaan 10, paling lama 24h).\n\nOpsi:\n  -w, --workers N  jumlah thread yang sibuk, 1 sampai 256 (bawaan 1)\n  -h, --help       tampilkan bantuan ini\n\nStatus keluar: 0 selesai, 1 gagal, 2 salah pakai, 130 atau 143 dihentikan\nSIGINT atau SIGTERM."},
 	{"BurnCPUInterrupted", "dihentikan lebih awal oleh {{.Signal}}"},
 	{"BurnCPUSecondsArg", "DETIK"},

@@ -65,7 +65,7 @@ func (a *App) newNetworkSetSubnetCmd() *cobra.Command {
 		PreRunE: a.needsRoot,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
-				return usererr.New(usererr.Usage, "ErrSetSubnetArg", "Args", fmt.Sprint(args))
+				return usererr.New(usererr.Usage, "ErrSetSubnetArg", "Args", a.quoteArgs(args))
 			}
 			return a.runNetworkSetSubnet(args[0])
 		},
@@ -96,7 +96,7 @@ func (a *App) newNetworkNATCmd() *cobra.Command {
 		PreRunE: a.needsRoot,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 || args[0] != "on" && args[0] != "off" {
-				return usererr.New(usererr.Usage, "ErrNATArg", "Args", fmt.Sprint(args))
+				return usererr.New(usererr.Usage, "ErrNATArg", "Args", a.quoteArgs(args))
 			}
 			return a.runNetworkNAT(args[0] == "on")
 		},

@@ -1,13 +1,15 @@
 package cli
 
 import (
-	"github.com/spf13/cobra"
-
-	"github.com/rt-lab/rt-lab/internal/usererr"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 
+	"github.com/spf13/cobra"
 	"golang.org/x/term"
+
+	"github.com/rt-lab/rt-lab/internal/usererr"
 )
 
 // isTerminal reports whether stream is an *os.File on a terminal.
@@ -35,3 +37,16 @@ func (a *App) exactlyOneName(cmd *cobra.Command, args []string) error {
 
 // renderErr returns err in the user's language.
 func (a *App) renderErr(err error) string { return usererr.Render(err, a.P) }
+
+// quoteArgs shows command-line arguments in a message: each one quoted, so an
+// empty one is visible, or a word for none at all.
+func (a *App) quoteArgs(args []string) string {
+	if len(args) == 0 {
+		return a.P.T("ArgsNone", nil)
+	}
+	quoted := make([]string, len(args))
+	for i, arg := range args {
+		quoted[i] = strconv.Quote(arg)
+	}
+	return strings.Join(quoted, " ")
+}
