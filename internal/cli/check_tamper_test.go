@@ -261,7 +261,10 @@ func TestCheckIgnoresForgedStateTahap1(t *testing.T) {
 	stage := mustStage(t, "tahap-1")
 	r, root := newTestRuntime(t)
 	startHouse(t, r, "rumah-jakarta", "jakarta")
-	other := startHouse(t, r, "rumah-lain", "jakarta")
+	// create rejects a hostname that another house has, so the other house
+	// takes rumah-jakarta's hostname inside its own UTS namespace.
+	other := startHouse(t, r, "rumah-lain", "lain")
+	nsenter(t, other.PID, "--uts", "hostname", "jakarta")
 	if err := r.Stop("rumah-jakarta", 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
