@@ -143,15 +143,8 @@ func checkIsolationRules(t *testing.T, n *Network) {
 }
 
 func TestNATInstallAndRemove(t *testing.T) {
-	enterNewNetns(t)
-	root := t.TempDir()
-	n, err := Open(root, Options{Subnet: "10.0.0.0/24"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.EnsureBridge(); err != nil {
-		t.Fatal(err)
-	}
+	n := newNetnsBridge(t)
+	root := n.Root()
 	if rules := chainRules(t, n, natChain); rules != nil {
 		t.Fatalf("NAT is installed before SetNAT: %v", rules)
 	}

@@ -9,15 +9,8 @@ import (
 )
 
 func TestRemoveUnconfiguredBridge(t *testing.T) {
-	enterNewNetns(t)
-	root := t.TempDir()
-	n, err := Open(root, Options{Subnet: "10.0.0.0/24"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.EnsureBridge(); err != nil {
-		t.Fatal(err)
-	}
+	n := newNetnsBridge(t)
+	root := n.Root()
 	// The folder's files go, the bridge and its table stay.
 	for _, name := range []string{"network.json", "network-addresses.json"} {
 		if err := os.Remove(filepath.Join(root, name)); err != nil && !os.IsNotExist(err) {
@@ -40,4 +33,19 @@ func TestRemoveUnconfiguredBridge(t *testing.T) {
 	if removed, err := RemoveUnconfiguredBridge(root, false); err != nil || removed {
 		t.Errorf("second call: removed %v, error %v; want nothing to remove", removed, err)
 	}
+}
+
+// newNetnsBridge moves the test into a new network namespace and returns the
+// network of a new root on 10.0.0.0/24 with its bridge made.
+func newNetnsBridge(t *testing.T) *Network {
+	t.Helper()
+	enterNewNetns(t)
+	n, err := Open(t.TempDir(), Options{Subnet: "10.0.0.0/24"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.EnsureBridge(); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
