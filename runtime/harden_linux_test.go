@@ -287,9 +287,18 @@ func TestStopWaitsForStubbornFamily(t *testing.T) {
 	c := createOnSubnet(t, r, "rumah-bandel", testSubnet(t, r), true)
 	// The ignored SIGTERM is inherited by the sleeps, so only init's SIGKILL
 	// ends this family.
-	stubborn := "(trap '' TERM; while :; do sleep 1; done) >/dev/null 2>&1 &"
+	stubborn := "(trap '' TERM; touch /root/trap-set; while :; do sleep 1; done) >/dev/null 2>&1 &"
 	if _, code := execOutput(t, r, c.Name, "sh", "-c", stubborn); code != 0 {
 		t.Fatalf("start the stubborn family: exit %d", code)
+	}
+	// sh -c returns before the background subshell has set its trap, and a
+	// SIGTERM from init before that would end it. The go test timeout ends a
+	// subshell that never gets there.
+	for {
+		if _, code := execOutput(t, r, c.Name, "test", "-e", "/root/trap-set"); code == 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	if err := r.Stop(c.Name, 10*time.Second); err != nil {
 		t.Fatal(err)
