@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/rt-lab/rt-lab/internal/usererr"
 )
 
 // The phone book is one hosts file per state folder, ROOT/phonebook/hosts,
@@ -64,6 +66,11 @@ func (n *Network) writePhoneBook(table *addressTable) error {
 	dir := PhoneBookDir(n.root)
 	path := filepath.Join(dir, phoneBookFile)
 	content := RenderPhoneBook(sortedAllocations(table.Allocations))
+	// Start bind-mounts this folder into every house, so it must be the
+	// root's own folder, not a link to another place on the host.
+	if fi, err := os.Lstat(dir); err == nil && !fi.IsDir() {
+		return usererr.New(usererr.Failed, "ErrPhoneBookNotFolder", "Path", dir)
+	}
 	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, content) {
 		return nil
 	}

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/rt-lab/rt-lab/internal/usererr"
 )
 
 func TestRenderPhoneBook(t *testing.T) {
@@ -129,5 +131,24 @@ func TestNameConflict(t *testing.T) {
 		if got != tt.want {
 			t.Errorf("NameConflict(%s, %s) = %q, want %q", tt.name, tt.hostname, got, tt.want)
 		}
+	}
+}
+
+func TestPhoneBookFolderLinkRejected(t *testing.T) {
+	n := newTestNetwork(t, "10.0.0.0/24")
+	mustAllocate(t, n, "rumah-a")
+	elsewhere := t.TempDir()
+	dir := PhoneBookDir(n.Root())
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(elsewhere, dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.UpdatePhoneBook(); !usererr.Is(err, "ErrPhoneBookNotFolder") {
+		t.Errorf("UpdatePhoneBook through a linked folder: %v, want ErrPhoneBookNotFolder", err)
+	}
+	if entries, _ := os.ReadDir(elsewhere); len(entries) != 0 {
+		t.Errorf("the link's target got %d files", len(entries))
 	}
 }
