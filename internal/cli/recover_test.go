@@ -160,3 +160,19 @@ func TestRecoverDetachedPhoneBook(t *testing.T) {
 		t.Errorf("after the restart: status %d, output %q; want nothing to repair", code, out)
 	}
 }
+
+func TestRecoverUnlinkedHosts(t *testing.T) {
+	_, env := debugRoot(t)
+	for _, args := range [][]string{
+		{"create-container", "rumah-tanpa-buku"},
+		{"run-container", "rumah-tanpa-buku", "--", "rm", "/etc/hosts"},
+	} {
+		if code, _, errOut := runCLI(t, env, args...); code != 0 {
+			t.Fatalf("%v: status %d: %s", args, code, errOut)
+		}
+	}
+	code, out, _ := runCLI(t, env, "recover-state")
+	if code != 1 || !strings.Contains(out, "no longer the link to the phone book") {
+		t.Errorf("recover: status %d, output %q; want the unlinked /etc/hosts left with the restart advice", code, out)
+	}
+}

@@ -41,8 +41,11 @@ type Container struct {
 	// PhoneBookDetached is set when the running house's /etc/rt-lab is not
 	// the root's phone book folder, as after that folder was removed and made
 	// again: the house then reads a phone book that no longer changes.
-	PhoneBookDetached bool    `json:"phone_book_detached,omitempty"`
-	Issues            []Issue `json:"-"`
+	PhoneBookDetached bool `json:"phone_book_detached,omitempty"`
+	// HostsUnlinked is set when the running house's /etc/hosts is not the
+	// link to the phone book, as after root of the house removed it.
+	HostsUnlinked bool    `json:"hosts_unlinked,omitempty"`
+	Issues        []Issue `json:"-"`
 }
 
 // Healthy reports whether Inspect found no inconsistency.
@@ -292,10 +295,23 @@ func (in *Inspector) inspect(snap *snapshot, net *network.Network, name string) 
 	if net != nil {
 		c.Network = in.inspectNetwork(net, name)
 		if c.Init != nil {
-			c.PhoneBookDetached = phoneBookDetached(filepath.Join(in.Proc, strconv.Itoa(c.Init.PID), "root"), network.PhoneBookDir(r.Root()))
+			houseRoot := filepath.Join(in.Proc, strconv.Itoa(c.Init.PID), "root")
+			c.PhoneBookDetached = phoneBookDetached(houseRoot, network.PhoneBookDir(r.Root()))
+			c.HostsUnlinked = hostsUnlinked(houseRoot)
 		}
 	}
 	return c
+}
+
+// hostsUnlinked reports whether the house with root folder houseRoot has the
+// phone book mount but an /etc/hosts that is not the link to it. A house of
+// an older rt-lab keeps a file of its own and is never unlinked.
+func hostsUnlinked(houseRoot string) bool {
+	if _, err := os.Stat(filepath.Join(houseRoot, network.PhoneBookMount)); err != nil {
+		return false
+	}
+	target, err := os.Readlink(filepath.Join(houseRoot, "etc", "hosts"))
+	return err != nil || target != network.PhoneBookHosts
 }
 
 // phoneBookDetached reports whether the phone book folder that a house with

@@ -37,6 +37,8 @@ const (
 	IssuePhoneBookStale  = "phone-book-stale"  // the phone book does not match the address table
 	// IssuePhoneBookDetached: the running house reads an old phone book folder.
 	IssuePhoneBookDetached = "phone-book-detached"
+	// IssueHostsUnlinked: the running house's /etc/hosts is not the phone book link.
+	IssueHostsUnlinked = "hosts-unlinked"
 )
 
 // Issue is one inconsistency. Cause, when set, explains it further, such as
@@ -83,6 +85,9 @@ func assess(c *Container) {
 	assessRootfs(c, add)
 	if c.PhoneBookDetached {
 		add(issue(IssuePhoneBookDetached, "Path", network.PhoneBookMount))
+	}
+	if c.HostsUnlinked {
+		add(issue(IssueHostsUnlinked, "Target", network.PhoneBookHosts))
 	}
 }
 
