@@ -2,6 +2,7 @@ package checker
 
 import (
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -76,14 +77,28 @@ func newHandGroup(t *testing.T) *handGroup {
 }
 
 // remove moves any process left to the parent group, then removes the folders.
+// A process that the memory limit killed can keep a group busy until it has
+// exited, so a busy folder is tried again for a while.
 func (g *handGroup) remove(t *testing.T) {
+	done := map[string]bool{}
 	for _, dir := range g.dirs {
-		if data, err := os.ReadFile(filepath.Join(dir, "cgroup.procs")); err == nil {
-			for _, pid := range strings.Fields(string(data)) {
-				_ = os.WriteFile(filepath.Join(filepath.Dir(dir), "cgroup.procs"), []byte(pid), 0)
-			}
+		if done[dir] {
+			continue
 		}
-		if err := os.Remove(dir); err != nil && !os.IsNotExist(err) {
+		done[dir] = true
+		var err error
+		for try := 0; try < 100; try++ {
+			if data, readErr := os.ReadFile(filepath.Join(dir, "cgroup.procs")); readErr == nil {
+				for _, pid := range strings.Fields(string(data)) {
+					_ = os.WriteFile(filepath.Join(filepath.Dir(dir), "cgroup.procs"), []byte(pid), 0)
+				}
+			}
+			if err = os.Remove(dir); err == nil || os.IsNotExist(err) || !errors.Is(err, unix.EBUSY) {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if err != nil && !os.IsNotExist(err) {
 			t.Errorf("remove test cgroup: %v", err)
 		}
 	}
