@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/rt-lab/rt-lab/internal/fsutil"
 	"github.com/rt-lab/rt-lab/internal/usererr"
 )
 
@@ -313,31 +314,11 @@ func copyTree(src, dst string) error {
 			}
 			return os.Symlink(link, target)
 		case fi.Mode().IsRegular():
-			return copyFile(p, target, fi.Mode().Perm())
+			return fsutil.CopyFile(p, target, fi.Mode().Perm())
 		default:
 			return fmt.Errorf("%s: unexpected file type %s", p, fi.Mode().Type())
 		}
 	})
-}
-
-func copyFile(src, dst string, mode fs.FileMode) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	if err := out.Close(); err != nil {
-		return err
-	}
-	return os.Chmod(dst, mode)
 }
 
 // asHouseRoot runs fn on a locked thread whose file system uid and gid are

@@ -3,12 +3,13 @@ package vminit
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rt-lab/rt-lab/internal/fsutil"
 )
 
 // newRoot is the mount point of the tmpfs that switchRoot makes "/".
@@ -90,33 +91,13 @@ func moveTree(src, dst string) error {
 			return &os.PathError{Op: "mknod", Path: dst, Err: err}
 		}
 	case mode.IsRegular():
-		if err := copyFile(src, dst, mode.Perm()); err != nil {
+		if err := fsutil.CopyFile(src, dst, mode.Perm()); err != nil {
 			return err
 		}
 	default:
 		return fmt.Errorf("move %s: unsupported file type %v", src, mode.Type())
 	}
 	return os.Remove(src)
-}
-
-func copyFile(src, dst string, perm os.FileMode) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	if err := out.Close(); err != nil {
-		return err
-	}
-	return os.Chmod(dst, perm)
 }
 
 // hostMounts are the file systems of a usual systemd host, in mount order.
