@@ -21,19 +21,12 @@ import (
 func checkHouseBuilt(env *Env, with map[string]string) Result {
 	p := env.printer()
 	name, want := with["name"], with["hostname"]
-	res := Result{Passed: true}
-	fail := func(id string, kv ...any) {
-		res.Passed = false
-		res.Evidence = append(res.Evidence, p.Tf(id, kv...))
-	}
+	res, fail := newResult(p)
 
-	dir := env.Runtime.ContainerDir(name)
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		fail("CheckNoHouseDir", "Name", name, "Path", dir)
+	if !houseDirExists(env, name, res, fail) {
 		res.Expected = p.Tf("CheckExpectBuilt", "Name", name, "Hostname", want)
-		return res
+		return *res
 	}
-	res.Evidence = append(res.Evidence, p.Tf("CheckHouseDir", "Name", name, "Path", dir))
 
 	c, err := env.Runtime.Get(name)
 	if err != nil {
@@ -43,7 +36,7 @@ func checkHouseBuilt(env *Env, with map[string]string) Result {
 			fail("CheckRecordUnreadable", "Name", name, "Error", usererr.Render(err, p))
 		}
 		res.Expected = p.Tf("CheckExpectBuilt", "Name", name, "Hostname", want)
-		return res
+		return *res
 	}
 	upper := env.Runtime.UpperDir(name)
 	lower := ""
@@ -95,7 +88,7 @@ func checkHouseBuilt(env *Env, with map[string]string) Result {
 	if !res.Passed {
 		res.Expected = p.Tf("CheckExpectBuilt", "Name", name, "Hostname", want)
 	}
-	return res
+	return *res
 }
 
 // validBaseID accepts a base id that stays a single folder name under base/.

@@ -27,19 +27,12 @@ import (
 func checkHouseRecovered(env *Env, with map[string]string) Result {
 	p := env.printer()
 	name := with["name"]
-	res := Result{Passed: true}
-	fail := func(id string, kv ...any) {
-		res.Passed = false
-		res.Evidence = append(res.Evidence, p.Tf(id, kv...))
-	}
+	res, fail := newResult(p)
 
-	dir := env.Runtime.ContainerDir(name)
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		fail("CheckNoHouseDir", "Name", name, "Path", dir)
+	if !houseDirExists(env, name, res, fail) {
 		res.Expected = p.Tf("CheckExpectRecovered", "Name", name)
-		return res
+		return *res
 	}
-	res.Evidence = append(res.Evidence, p.Tf("CheckHouseDir", "Name", name, "Path", dir))
 
 	h, notes := findHouse(env, name)
 	switch {
@@ -61,7 +54,7 @@ func checkHouseRecovered(env *Env, with map[string]string) Result {
 	if !res.Passed {
 		res.Expected = p.Tf("CheckExpectRecovered", "Name", name)
 	}
-	return res
+	return *res
 }
 
 // checkHouseGone checks that house name was demolished without a trace: no
@@ -70,11 +63,7 @@ func checkHouseRecovered(env *Env, with map[string]string) Result {
 func checkHouseGone(env *Env, with map[string]string) Result {
 	p := env.printer()
 	name := with["name"]
-	res := Result{Passed: true}
-	fail := func(id string, kv ...any) {
-		res.Passed = false
-		res.Evidence = append(res.Evidence, p.Tf(id, kv...))
-	}
+	res, fail := newResult(p)
 
 	dir := env.Runtime.ContainerDir(name)
 	if _, err := os.Lstat(dir); errors.Is(err, os.ErrNotExist) {
@@ -108,7 +97,7 @@ func checkHouseGone(env *Env, with map[string]string) Result {
 	if !res.Passed {
 		res.Expected = p.Tf("CheckExpectGone", "Name", name)
 	}
-	return res
+	return *res
 }
 
 // leftoverEvidence looks for what the father of house name leaves when he

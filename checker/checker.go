@@ -4,6 +4,7 @@
 package checker
 
 import (
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,6 +35,29 @@ type Result struct {
 	Passed   bool
 	Evidence []string // what was observed, in the printer's language
 	Expected string   // on failure: what the step needs
+}
+
+// newResult returns a passing result and fail, which records a failed
+// observation in it as message id with its fields, in p's language.
+func newResult(p *locales.Printer) (*Result, func(id string, kv ...any)) {
+	res := &Result{Passed: true}
+	fail := func(id string, kv ...any) {
+		res.Passed = false
+		res.Evidence = append(res.Evidence, p.Tf(id, kv...))
+	}
+	return res, fail
+}
+
+// houseDirExists reports whether the folder of house name exists, and records
+// what it found in res: as evidence, or through fail when it is missing.
+func houseDirExists(env *Env, name string, res *Result, fail func(id string, kv ...any)) bool {
+	dir := env.Runtime.ContainerDir(name)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		fail("CheckNoHouseDir", "Name", name, "Path", dir)
+		return false
+	}
+	res.Evidence = append(res.Evidence, env.printer().Tf("CheckHouseDir", "Name", name, "Path", dir))
+	return true
 }
 
 // StepResult is the outcome of one lesson step: passed when every check passed.
