@@ -66,6 +66,7 @@ func (n *Network) writePhoneBook(table *addressTable) error {
 	dir := PhoneBookDir(n.root)
 	path := filepath.Join(dir, phoneBookFile)
 	content := RenderPhoneBook(sortedAllocations(table.Allocations))
+
 	// Start bind-mounts this folder into every house, so it must be the
 	// root's own folder, not a link to another place on the host.
 	if fi, err := os.Lstat(dir); err == nil && !fi.IsDir() {
@@ -77,6 +78,7 @@ func (n *Network) writePhoneBook(table *addressTable) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
+
 	tmp, err := os.CreateTemp(dir, "."+phoneBookFile+".tmp-")
 	if err != nil {
 		return err

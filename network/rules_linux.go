@@ -69,7 +69,7 @@ func (n *Network) installRules() error {
 	}
 	defer conn.CloseLasting()
 
-	want := n.wantedTable()
+	want := n.expectedTable()
 	// A kernel without nf_tables answers a batch with one error where
 	// google/nftables v0.3.0 waits for an answer to every message, so Flush
 	// would block for good. The read fails at once instead.

@@ -26,9 +26,9 @@ type chainSpec struct {
 	rules [][]expr.Any
 }
 
-// wantedTable returns the table that installRules describes, for the current
+// expectedTable returns the table that installRules describes, for the current
 // config.
-func (n *Network) wantedTable() *tableSpec {
+func (n *Network) expectedTable() *tableSpec {
 	table := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: TableName(n.root)}
 	accept := nftables.ChainPolicyAccept
 	spec := &tableSpec{table: table}

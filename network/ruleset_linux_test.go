@@ -102,7 +102,7 @@ func TestEnsureBridgeRestoresTamperedTable(t *testing.T) {
 			if err := conn.Flush(); err != nil {
 				t.Fatalf("tamper: %v", err)
 			}
-			current, _, err := readTable(conn, n.wantedTable())
+			current, _, err := readTable(conn, n.expectedTable())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -117,7 +117,7 @@ func TestEnsureBridgeRestoresTamperedTable(t *testing.T) {
 			if tt.nat {
 				checkMasqueradeRule(t, n)
 			}
-			if current, _, err := readTable(conn, n.wantedTable()); err != nil || !current {
+			if current, _, err := readTable(conn, n.expectedTable()); err != nil || !current {
 				t.Errorf("after EnsureBridge: table current %v, error %v; want current", current, err)
 			}
 			if err := n.RemoveBridge(false); err != nil {

@@ -252,12 +252,12 @@ func (r *Runtime) RemoveBridge(force bool) error {
 	return n.RemoveBridge(force)
 }
 
-// prepareNetwork reserves c's address before a start, for a container created
-// before rt-lab had a network, recreates the bridge when it is missing, as
-// after a reboot, rewrites the phone book when a crash left it behind the
-// address table, and links c's /etc/hosts to it while c is stopped, which also
-// moves a house of an older rt-lab, whose /etc/hosts is a file, to the
-// phone book.
+// prepareNetwork gets c ready for a start. It reserves c's address, for a
+// container created before rt-lab had a network, and recreates the bridge when
+// it is missing, as after a reboot. It rewrites the phone book when a crash
+// left it behind the address table. It links c's /etc/hosts to the phone book
+// while c is stopped, which also moves a house of an older rt-lab, whose
+// /etc/hosts is a file, to the phone book.
 func (r *Runtime) prepareNetwork(c *Container) error {
 	n, a, err := r.reserveAddress(c.Name, c.Hostname)
 	if err != nil {

@@ -123,6 +123,7 @@ func TestExecPTYNotForRedirectedOutput(t *testing.T) {
 		}
 		os.Exit(code)
 	}
+
 	r := newTestRuntime(t)
 	if _, err := r.Create(CreateOptions{Name: "rumah-file"}); err != nil {
 		t.Fatal(err)
@@ -135,6 +136,7 @@ func TestExecPTYNotForRedirectedOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer out.Close()
+
 	ptmx, tty, err := pty.Open()
 	if err != nil {
 		t.Fatal(err)
@@ -147,6 +149,7 @@ func TestExecPTYNotForRedirectedOutput(t *testing.T) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 	err = cmd.Run()
 	tty.Close()
+
 	var exitErr *exec.ExitError
 	if !errors.As(err, &exitErr) || exitErr.ExitCode() != 1 {
 		t.Errorf("child: %v, want exit status 1 from tty without a terminal", err)

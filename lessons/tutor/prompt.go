@@ -68,8 +68,8 @@ func Confirm(p *locales.Printer, in, out *os.File, message string) (bool, error)
 }
 
 // ParseYesNo reads a reply to a yes or no question in either language,
-// ignoring case and surrounding spaces: y, yes and ya are yes; n, no and tidak
-// are no, and so is an empty reply. ok is false for any other reply.
+// ignoring case and surrounding spaces. y, yes and ya are yes. n, no, tidak and
+// an empty reply are no. ok is false for any other reply.
 func ParseYesNo(reply string) (yes, ok bool) {
 	switch strings.ToLower(strings.TrimSpace(reply)) {
 	case "y", "yes", "ya":

@@ -110,10 +110,10 @@ func isLangCode(s string) bool {
 
 // Source returns the gofmt-formatted Go source of catalog_gen.go for the
 // catalogs in fsys. For each language LANG it declares messagesLANG, a slice of
-// message values (type message, declared in package locales) sorted by id so
-// that a printer can find a message by binary search, and a function
-// catalogMessages that returns the slice of a language, or nil for a language
-// without catalogs. The compiler lays out a package-level slice of constant
+// message values (type message, declared in package locales) sorted by id, so
+// that a printer can find a message by binary search. It also declares
+// catalogMessages, which returns the slice of a language, or nil for a
+// language without catalogs. The compiler lays out a package-level slice of constant
 // strings as static data, so the catalogs run no code at program start.
 func Source(fsys fs.FS) ([]byte, error) {
 	files, err := Read(fsys)
